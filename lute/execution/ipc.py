@@ -1,0 +1,518 @@
+"""Messages between a Task and its Executor, and the channels that carry them.
+
+Wire protocol
+=============
+
+Every lute message travels as one *frame*::
+
+    offset  size  field
+    0       6     MAGIC    b"\\x00LUTE\\x01"  (finds a frame inside a text stream)
+    6       8     LENGTH   unsigned big-endian size of PAYLOAD
+    14      32    MAC      HMAC-SHA256(KEY, CONTEXT || SEQ || PAYLOAD)
+    46      N     PAYLOAD  pickle of a ``Message``
+
+* KEY is 32 random bytes the Executor makes for each run and hands to the
+  child, hex-encoded, in ``LUTE_IPC_KEY``. It never appears on any channel.
+* SEQ is the frame's 8-byte big-endian index on its connection or stream,
+  starting at 0, so frames cannot be replayed, dropped or reordered unseen.
+* CONTEXT binds a frame to its channel: the connection's challenge on a
+  socket, ``b"stdout"`` or ``b"stderr"`` on a pipe.
+
+Socket channel (the normal path; one persistent connection per process):
+
+1. The Executor creates a directory only its user can enter (mode 0700),
+   listens on ``<dir>/executor.sock`` and gives the path in ``LUTE_SOCKET``.
+2. On accepting a connection it sends CHALLENGE, 32 random bytes.
+3. The Task answers HMAC-SHA256(KEY, b"lute-hello" || CHALLENGE). The
+   Executor reads at most 32 bytes before checking it with
+   ``hmac.compare_digest``; a wrong answer closes the connection.
+4. The Task sends frames. The Executor checks LENGTH against ``MAX_FRAME``
+   and the MAC before anything is unpickled; any violation is logged and
+   closes that connection (the Task's own connection is unaffected).
+
+Pipe channel (stdout/stderr): these carry the child's ordinary text, which is
+logged line by line. A Task without a socket may embed frames in its stdout;
+bytes outside frames, and anything that looks like a frame but fails its MAC,
+are text and are logged as such, never dropped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import os
+import pickle
+import secrets
+import shutil
+import socket
+import struct
+import sys
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import IO, Any
+
+from lute.exceptions import ProtocolError
+
+logger = logging.getLogger(__name__)
+
+LUTE_SIGNALS: tuple[str, ...] = (
+    "NO_PICKLE_MODE",
+    "TASK_STARTED",
+    "TASK_FAILED",
+    "TASK_STOPPED",
+    "TASK_DONE",
+    "TASK_CANCELLED",
+    "TASK_RESULT",
+    "TASK_LOG",
+)
+
+MAGIC = b"\x00LUTE\x01"
+_HEADER = struct.Struct(f"!{len(MAGIC)}sQ32s")
+HEADER_SIZE = _HEADER.size
+MAC_SIZE = 32
+CHALLENGE_SIZE = 32
+MAX_FRAME = 8 * 1024**3
+"""Largest payload accepted (8 GiB): bounds what a bad peer can make us hold."""
+MAX_TEXT_LINE = 64 * 1024
+"""Text without a newline is logged in pieces of at most this many bytes."""
+
+ENV_SOCKET = "LUTE_SOCKET"
+ENV_KEY = "LUTE_IPC_KEY"
+_HELLO = b"lute-hello"
+_READ_CHUNK = 1024 * 1024
+
+
+@dataclass
+class Message:
+    """One unit of Task-to-Executor communication.
+
+    Attributes:
+        contents: Any picklable object: text, parameters, a ``TaskResult``,
+            arrays.
+        signal: One of ``LUTE_SIGNALS``, or ``None`` for plain contents.
+    """
+
+    contents: Any = None
+    signal: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.signal is not None and self.signal not in LUTE_SIGNALS:
+            raise ValueError(
+                f"unknown signal {self.signal!r}; valid: {', '.join(LUTE_SIGNALS)}"
+            )
+
+
+@dataclass(frozen=True)
+class TextLine:
+    """A line of plain text a child wrote to one of its output streams."""
+
+    stream: str
+    text: str
+
+
+def new_key() -> bytes:
+    """Return a fresh per-run secret."""
+    return secrets.token_bytes(32)
+
+
+def _mac(key: bytes, context: bytes, seq: int, payload: bytes | memoryview) -> bytes:
+    digest = hmac.new(key, context, hashlib.sha256)
+    digest.update(seq.to_bytes(8, "big"))
+    digest.update(payload)
+    return digest.digest()
+
+
+def encode_frame(key: bytes, context: bytes, seq: int, msg: Message) -> list[bytes]:
+    """Serialise ``msg`` as frame number ``seq`` of a channel.
+
+    Returns the header and payload separately so large payloads are written
+    without being copied into one buffer.
+    """
+    payload = pickle.dumps(msg, protocol=pickle.HIGHEST_PROTOCOL)
+    header = _HEADER.pack(MAGIC, len(payload), _mac(key, context, seq, payload))
+    return [header, payload]
+
+
+class FrameDecoder:
+    """Turns the bytes of one channel, fed in any pieces, into items.
+
+    On a pipe (``text=True``) the items are ``TextLine`` and ``Message``
+    objects; on a socket (``text=False``) only ``Message`` objects, and any
+    byte that is not part of a valid frame raises ``ProtocolError``.
+
+    Args:
+        key: The run's secret.
+        context: Channel binding (see the module docstring).
+        stream: Name used for text lines and log messages.
+        text: Whether bytes outside frames are legitimate text.
+    """
+
+    def __init__(self, key: bytes, context: bytes, stream: str, text: bool) -> None:
+        self._key = key
+        self._context = context
+        self._stream = stream
+        self._text = text
+        self._buf = bytearray()
+        self._seq = 0
+        self.frames_rejected = 0
+
+    def feed(self, data: bytes) -> list[Message | TextLine]:
+        """Add bytes read from the channel; return every complete item."""
+        self._buf += data
+        items: list[Message | TextLine] = []
+        while self._buf:
+            start = self._buf.find(MAGIC) if self._text else 0
+            if start != 0:
+                if not self._emit_text(items, start):
+                    break
+                continue
+            if not self._buf.startswith(MAGIC[: len(self._buf)]):
+                raise ProtocolError(f"{self._stream}: data outside a frame")
+            if len(self._buf) < HEADER_SIZE:
+                break
+            _, length, mac = _HEADER.unpack_from(self._buf)
+            if length > MAX_FRAME:
+                if self._text:
+                    self._take_text(items, len(MAGIC))
+                    continue
+                raise ProtocolError(
+                    f"{self._stream}: frame of {length} bytes exceeds {MAX_FRAME}"
+                )
+            end = HEADER_SIZE + length
+            if len(self._buf) < end:
+                break
+            message = self._open(memoryview(self._buf)[HEADER_SIZE:end], mac)
+            if message is None:
+                self._take_text(items, len(MAGIC))
+                continue
+            del self._buf[:end]
+            items.append(message)
+        return items
+
+    def close(self) -> list[TextLine]:
+        """End of stream: whatever is left is text (pipes) and never dropped."""
+        items: list[Message | TextLine] = []
+        if self._buf and self._text:
+            self._take_text(items, len(self._buf))
+        elif self._buf:
+            logger.warning(
+                "%s: connection closed inside a frame (%d bytes unread)",
+                self._stream,
+                len(self._buf),
+            )
+            self._buf.clear()
+        return [item for item in items if isinstance(item, TextLine)]
+
+    def _open(self, payload: memoryview, mac: bytes) -> Message | None:
+        expected = _mac(self._key, self._context, self._seq, payload)
+        if not hmac.compare_digest(expected, mac):
+            payload.release()
+            self.frames_rejected += 1
+            if self._text:
+                logger.debug("%s: frame-like bytes failed authentication", self._stream)
+                return None
+            raise ProtocolError(f"{self._stream}: frame failed authentication")
+        self._seq += 1
+        try:
+            message = pickle.loads(payload)
+        finally:
+            payload.release()
+        if not isinstance(message, Message):
+            raise ProtocolError(
+                f"{self._stream}: frame holds {type(message).__name__}, not a Message"
+            )
+        return message
+
+    def _emit_text(self, items: list[Message | TextLine], magic_at: int) -> bool:
+        """Emit text before a frame (or all complete lines); False if stuck."""
+        if magic_at > 0:
+            self._take_text(items, magic_at)
+            return True
+        newline = self._buf.rfind(b"\n")
+        keep = _partial_magic_suffix(self._buf)
+        if newline != -1:
+            self._take_text(items, newline + 1)
+            return True
+        if len(self._buf) - keep >= MAX_TEXT_LINE:
+            self._take_text(items, len(self._buf) - keep)
+            return True
+        return False
+
+    def _take_text(self, items: list[Message | TextLine], size: int) -> None:
+        chunk = bytes(self._buf[:size])
+        del self._buf[:size]
+        text = chunk.decode("utf-8", errors="backslashreplace")
+        items.extend(TextLine(self._stream, line) for line in text.splitlines())
+
+
+def _partial_magic_suffix(buf: bytearray) -> int:
+    """Length of the longest tail of ``buf`` that could begin a MAGIC."""
+    for size in range(min(len(MAGIC) - 1, len(buf)), 0, -1):
+        if buf.endswith(MAGIC[:size]):
+            return size
+    return 0
+
+
+class PipeWriter:
+    """Task side of the pipe channel: frames written into the child's stdout.
+
+    Used only when no socket was provided. Text printed by the Task and
+    frames share the stream, so Python's text buffer is flushed first to keep
+    their order.
+    """
+
+    def __init__(self, key: bytes, stream: IO[str] | None = None) -> None:
+        self._key = key
+        self._stream = stream if stream is not None else sys.stdout
+        self._seq = 0
+
+    def write(self, msg: Message) -> None:
+        """Send one message."""
+        self._stream.flush()
+        for part in encode_frame(self._key, b"stdout", self._seq, msg):
+            self._stream.buffer.write(part)
+        self._stream.buffer.flush()
+        self._seq += 1
+
+    def close(self) -> None:
+        """Nothing to release: the stream belongs to the process."""
+
+    def __str__(self) -> str:
+        return "PipeCommunicator: framed messages on stdout"
+
+
+class SocketWriter:
+    """Task side of the socket channel: one authenticated connection.
+
+    Args:
+        path: The Executor's socket.
+        key: The run's secret.
+    """
+
+    def __init__(self, path: str, key: bytes) -> None:
+        self._key = key
+        self._seq = 0
+        self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            self._sock.connect(path)
+            challenge = _recv_exactly(self._sock, CHALLENGE_SIZE)
+            self._context = challenge
+            self._sock.sendall(hmac.new(key, _HELLO + challenge, "sha256").digest())
+        except OSError:
+            self._sock.close()
+            raise
+
+    def write(self, msg: Message) -> None:
+        """Send one message; blocks until the Executor has taken it all."""
+        header, payload = encode_frame(self._key, self._context, self._seq, msg)
+        self._sock.sendall(header)
+        self._sock.sendall(payload)
+        self._seq += 1
+
+    def close(self) -> None:
+        """Close the connection, which tells the Executor no more will come."""
+        self._sock.close()
+
+    def __str__(self) -> str:
+        return "SocketCommunicator: authenticated frames over a Unix socket"
+
+
+def _recv_exactly(sock: socket.socket, size: int) -> bytes:
+    data = bytearray()
+    while len(data) < size:
+        chunk = sock.recv(size - len(data))
+        if not chunk:
+            raise ConnectionError("executor closed the socket during the handshake")
+        data += chunk
+    return bytes(data)
+
+
+def task_channel() -> PipeWriter | SocketWriter:
+    """Open the channel a Task should report on, from its environment.
+
+    The Task never chooses: with ``LUTE_SOCKET`` set it uses the socket,
+    otherwise frames go on stdout. Without a key (a Task started by hand)
+    messages are still framed, with an empty key, so the stream stays valid.
+    """
+    key = bytes.fromhex(os.environ.get(ENV_KEY, ""))
+    path = os.environ.get(ENV_SOCKET)
+    if path:
+        return SocketWriter(path, key)
+    return PipeWriter(key)
+
+
+class PipeCommunicator:
+    """Executor side of the pipe channel: reads a child's stdout and stderr.
+
+    Args:
+        key: The run's secret, to recognise framed messages on stdout.
+    """
+
+    def __init__(self, key: bytes) -> None:
+        self._key = key
+        self._decoders: dict[int, FrameDecoder] = {}
+
+    def watch(self, stream_name: str, fileno: int) -> None:
+        """Start decoding a stream of the child."""
+        os.set_blocking(fileno, False)
+        self._decoders[fileno] = FrameDecoder(
+            self._key, stream_name.encode(), stream_name, text=True
+        )
+
+    def read(self, fileno: int) -> tuple[bytes, list[Message | TextLine]]:
+        """Read what is available on ``fileno``.
+
+        Returns:
+            The raw bytes read (empty at end of stream) and the decoded items;
+            at end of stream the remaining partial line is included.
+        """
+        decoder = self._decoders[fileno]
+        try:
+            data = os.read(fileno, _READ_CHUNK)
+        except BlockingIOError:
+            return b"", []
+        if not data:
+            del self._decoders[fileno]
+            return b"", list(decoder.close())
+        return data, decoder.feed(data)
+
+    def __str__(self) -> str:
+        return "PipeCommunicator: child's stdout/stderr, text and framed messages"
+
+
+class _Connection:
+    """One accepted connection, from handshake to close."""
+
+    def __init__(self, sock: socket.socket, key: bytes, name: str) -> None:
+        self.sock = sock
+        self.name = name
+        self._key = key
+        self._challenge = secrets.token_bytes(CHALLENGE_SIZE)
+        self._hello = bytearray()
+        self._decoder: FrameDecoder | None = None
+        sock.setblocking(False)
+        sock.sendall(self._challenge)
+
+    def receive(self, data: bytes) -> list[Message]:
+        """Process received bytes; raises ``ProtocolError`` on any violation."""
+        if self._decoder is None:
+            need = MAC_SIZE - len(self._hello)
+            self._hello += data[:need]
+            data = data[need:]
+            if len(self._hello) < MAC_SIZE:
+                return []
+            expected = hmac.new(self._key, _HELLO + self._challenge, "sha256").digest()
+            if not hmac.compare_digest(expected, bytes(self._hello)):
+                raise ProtocolError(f"{self.name}: handshake failed authentication")
+            self._decoder = FrameDecoder(
+                self._key, self._challenge, self.name, text=False
+            )
+        if not data:
+            return []
+        return [m for m in self._decoder.feed(data) if isinstance(m, Message)]
+
+    def close(self) -> None:
+        if self._decoder is not None:
+            self._decoder.close()
+        self.sock.close()
+
+
+class SocketCommunicator:
+    """Executor side of the socket channel: a private listening socket.
+
+    Create it, pass ``environment()`` to the child, register ``listener`` and
+    each accepted connection with a selector, and call ``close()`` at the end
+    (or use it as a context manager) to remove the private directory.
+    """
+
+    def __init__(self, key: bytes) -> None:
+        self._key = key
+        self._dir = tempfile.mkdtemp(prefix="lute-")
+        os.chmod(self._dir, 0o700)
+        self.path = os.path.join(self._dir, "executor.sock")
+        self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            self.listener.bind(self.path)
+            self.listener.listen(64)
+            self.listener.setblocking(False)
+        except OSError:
+            self.close()
+            raise
+        self._connections: dict[int, _Connection] = {}
+        self._accepted = 0
+        self.rejected = 0
+
+    def environment(self) -> dict[str, str]:
+        """Variables the child needs to reach this socket."""
+        return {ENV_SOCKET: self.path, ENV_KEY: self._key.hex()}
+
+    def accept(self) -> socket.socket | None:
+        """Accept a pending connection; returns it for registration."""
+        try:
+            sock, _ = self.listener.accept()
+        except BlockingIOError:
+            return None
+        self._accepted += 1
+        try:
+            conn = _Connection(sock, self._key, f"socket connection {self._accepted}")
+        except OSError as err:
+            logger.warning("connection closed before the handshake: %s", err)
+            sock.close()
+            return None
+        self._connections[sock.fileno()] = conn
+        return sock
+
+    def read(self, fileno: int) -> tuple[bool, list[Message]]:
+        """Read from an accepted connection.
+
+        Returns:
+            Whether the connection is still open, and the messages decoded.
+            A connection that breaks the protocol is logged and closed.
+        """
+        conn = self._connections[fileno]
+        try:
+            data = conn.sock.recv(_READ_CHUNK)
+        except BlockingIOError:
+            return True, []
+        except OSError as err:
+            logger.warning("%s: read failed: %s", conn.name, err)
+            data = b""
+        if not data:
+            self._drop(fileno)
+            return False, []
+        try:
+            return True, conn.receive(data)
+        except ProtocolError as err:
+            self.rejected += 1
+            logger.warning("rejected %s; closing that connection", err)
+            self._drop(fileno)
+            return False, []
+        except (pickle.UnpicklingError, AttributeError, ImportError) as err:
+            logger.error("%s: authenticated frame could not be decoded: %s", conn.name, err)
+            return True, []
+
+    def connections(self) -> Iterator[socket.socket]:
+        """The currently open connections."""
+        return (conn.sock for conn in self._connections.values())
+
+    def _drop(self, fileno: int) -> None:
+        self._connections.pop(fileno).close()
+
+    def close(self) -> None:
+        """Close every connection and remove the private directory."""
+        for fileno in list(self._connections):
+            self._drop(fileno)
+        if hasattr(self, "listener"):
+            self.listener.close()
+        shutil.rmtree(self._dir, ignore_errors=True)
+
+    def __enter__(self) -> SocketCommunicator:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __str__(self) -> str:
+        return "SocketCommunicator: authenticated frames over a private Unix socket"

@@ -1,0 +1,1 @@
+"""Input and output: configuration files, parameter models, database, eLog."""

@@ -1,0 +1,225 @@
+"""Load a lute YAML configuration, substitute variables, validate a Task's section.
+
+A configuration file holds two YAML documents: a header shared by all Tasks
+(``title``, ``experiment``, ``run``, ``date``, ``lute_version``,
+``task_timeout``, ``work_dir``), then one section per Task. Any string may
+contain substitutions:
+
+* ``{{ key }}`` or ``{{ nested.key }}``: a value from the same Task's
+  section, else from the whole second document, else from the header (also
+  reachable as ``{{ lute_config.key }}``);
+* ``{{ $NAME }}``: the environment variable ``NAME``;
+* ``{{ run:04d }}``: any of the above with a Python format spec.
+
+A string that is exactly one substitution without a format keeps the
+substituted value's type (``{{ run }}`` stays an integer).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from lute.exceptions import ConfigurationError
+from lute.io.models.base import AnalysisHeader, TaskParameters
+
+_SUBSTITUTION = re.compile(
+    r"\{\{\s*(?P<name>\$?[A-Za-z_][\w.\-]*)\s*(?::(?P<spec>[^}]*?))?\s*\}\}"
+)
+_MAX_DEPTH = 10
+_MISSING = object()
+
+
+def load_documents(path: str | os.PathLike[str]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Read the header and the Task sections, with substitutions applied.
+
+    Raises:
+        ConfigurationError: The file is missing, is not valid YAML, does not
+            have the two-document shape, or names an unknown variable.
+    """
+    where = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as err:
+        raise ConfigurationError(f"{where}: cannot read config: {err.strerror}") from err
+    try:
+        documents = list(yaml.safe_load_all(text))
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        position = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
+        problem = getattr(err, "problem", None) or str(err)
+        raise ConfigurationError(f"{where}{position}: invalid YAML: {problem}") from err
+    if len(documents) != 2:
+        raise ConfigurationError(
+            f"{where}: expected 2 YAML documents (header, then Task sections "
+            f"separated by '---'), found {len(documents)}"
+        )
+    header, tasks = documents
+    header = {} if header is None else header
+    tasks = {} if tasks is None else tasks
+    for name, document in (("header", header), ("Task sections", tasks)):
+        if not isinstance(document, dict):
+            raise ConfigurationError(
+                f"{where}: the {name} document must be a mapping of keys to values,"
+                f" not {type(document).__name__}"
+            )
+    header = _Substituter(where, header, {}, header).apply(header, [])
+    header = _with_env_fallbacks(header)
+    tasks = _Substituter(where, tasks, tasks, header).resolve_sections()
+    return header, tasks
+
+
+def _with_env_fallbacks(header: dict[str, Any]) -> dict[str, Any]:
+    """Give substitutions the same experiment/run/work_dir the model will use."""
+    known = {k: v for k, v in header.items() if k in AnalysisHeader.model_fields}
+    try:
+        filled = AnalysisHeader.model_validate(known)
+    except ValidationError:
+        return header  # reported, with the key, when the Task section is validated
+    return {**header, **filled.model_dump()}
+
+
+class _Substituter:
+    """Resolves ``{{ ... }}`` in one document, naming the key on any error."""
+
+    def __init__(
+        self,
+        where: str,
+        document: dict[str, Any],
+        sections: dict[str, Any],
+        header: dict[str, Any],
+    ) -> None:
+        self._where = where
+        self._document = document
+        self._sections = sections
+        self._header = header
+        self._section: dict[str, Any] = {}
+
+    def resolve_sections(self) -> dict[str, Any]:
+        resolved: dict[str, Any] = {}
+        for name, section in self._document.items():
+            self._section = section if isinstance(section, dict) else {}
+            resolved[name] = self.apply(section, [str(name)])
+        return resolved
+
+    def apply(self, value: Any, path: list[str], depth: int = 0) -> Any:
+        if isinstance(value, dict):
+            return {k: self.apply(v, [*path, str(k)], depth) for k, v in value.items()}
+        if isinstance(value, list):
+            return [
+                self.apply(v, [*path[:-1], f"{path[-1]}[{i}]"] if path else [f"[{i}]"], depth)
+                for i, v in enumerate(value)
+            ]
+        if not isinstance(value, str) or "{{" not in value:
+            return value
+        if depth >= _MAX_DEPTH:
+            raise ConfigurationError(
+                f"{self._where}: {'.'.join(path)}: substitutions nest more than "
+                f"{_MAX_DEPTH} deep (a cycle?)"
+            )
+        whole = _SUBSTITUTION.fullmatch(value.strip())
+        if whole and not whole.group("spec"):
+            return self.apply(self._lookup(whole.group("name"), path), path, depth + 1)
+
+        def replace(match: re.Match[str]) -> str:
+            found = self.apply(self._lookup(match.group("name"), path), path, depth + 1)
+            spec = match.group("spec") or ""
+            try:
+                return format(found, spec)
+            except (ValueError, TypeError) as err:
+                raise ConfigurationError(
+                    f"{self._where}: {'.'.join(path)}: cannot format "
+                    f"{match.group('name')}={found!r} with ':{spec}': {err}"
+                ) from err
+
+        return _SUBSTITUTION.sub(replace, value)
+
+    def _lookup(self, name: str, path: list[str]) -> Any:
+        if name.startswith("$"):
+            value = os.environ.get(name[1:])
+            if value is None:
+                raise ConfigurationError(
+                    f"{self._where}: {'.'.join(path)}: environment variable "
+                    f"{name[1:]} is not set (used as {{{{ {name} }}}})"
+                )
+            return value
+        keys = name.split(".")
+        scopes: list[dict[str, Any]] = [self._section, self._sections, self._header]
+        if keys[0] == "lute_config":
+            scopes, keys = [self._header], keys[1:]
+        for scope in scopes:
+            found = _dig(scope, keys)
+            if found is not _MISSING:
+                return found
+        raise ConfigurationError(
+            f"{self._where}: {'.'.join(path)}: unknown substitution variable "
+            f"{{{{ {name} }}}} (not a key of this Task's section, of another "
+            "section, or of the header)"
+        )
+
+
+def _dig(scope: dict[str, Any], keys: list[str]) -> Any:
+    node: Any = scope
+    for key in keys:
+        if not isinstance(node, dict) or key not in node:
+            return _MISSING
+        node = node[key]
+    return node
+
+
+def validate_task_section(
+    where: str,
+    task_name: str,
+    model: type[TaskParameters],
+    header: dict[str, Any],
+    tasks: dict[str, Any],
+) -> TaskParameters:
+    """Validate one Task's section against its model.
+
+    Raises:
+        ConfigurationError: One line per problem, each naming the key.
+    """
+    section = tasks.get(task_name)
+    if section is None:
+        section = {}
+    if not isinstance(section, dict):
+        raise ConfigurationError(
+            f"{where}: {task_name}: section must be a mapping, not "
+            f"{type(section).__name__}"
+        )
+    try:
+        return model.model_validate({**section, "lute_config": header})
+    except ValidationError as err:
+        problems = []
+        for error in err.errors():
+            key = _format_location(task_name, error["loc"])
+            given = ""
+            if error["type"] not in ("missing", "extra_forbidden") and "input" in error:
+                given = f" (got {error['input']!r})"
+            problems.append(f"{where}: {key}: {error['msg']}{given}")
+        if task_name not in tasks:
+            problems.append(f"{where}: no section named '{task_name}' in the config")
+        raise ConfigurationError("\n".join(problems)) from err
+
+
+def _format_location(task_name: str, loc: tuple[int | str, ...]) -> str:
+    parts = [task_name]
+    for item in loc:
+        if isinstance(item, int):
+            parts[-1] += f"[{item}]"
+        else:
+            parts.append(str(item))
+    return ".".join(parts)
+
+
+def load_task_parameters(
+    path: str | os.PathLike[str], task_name: str, model: type[TaskParameters]
+) -> TaskParameters:
+    """Load ``path`` and return ``task_name``'s validated parameters."""
+    header, tasks = load_documents(path)
+    return validate_task_section(str(path), task_name, model, header, tasks)

@@ -1,0 +1,5 @@
+"""Pydantic models of Task parameters, one ``<TaskName>Parameters`` per Task."""
+
+from lute.io.models.base import AnalysisHeader, TaskParameters, ThirdPartyParameters
+
+__all__ = ["AnalysisHeader", "TaskParameters", "ThirdPartyParameters"]

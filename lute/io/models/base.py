@@ -1,0 +1,110 @@
+"""Base parameter models: the shared header and the per-Task parameter sets."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+
+ENV_WORK_DIR = "LUTE_WORK_DIR"
+DEFAULT_WORK_DIR = "lute_work"
+
+
+def default_work_dir() -> str:
+    """Where runs write when the header names no ``work_dir``.
+
+    ``$LUTE_WORK_DIR`` if set, else ``./lute_work``: always somewhere the
+    user can write without editing the example configuration.
+    """
+    return os.environ.get(ENV_WORK_DIR) or DEFAULT_WORK_DIR
+
+
+class AnalysisHeader(BaseModel):
+    """The first YAML document: settings shared by every Task of a config.
+
+    ``experiment`` and ``run`` fall back to the ``EXPERIMENT`` and ``RUN_NUM``
+    environment variables, which the facility's job system sets.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: str = "LUTE Task Configuration"
+    experiment: str = ""
+    run: int | str = ""
+    date: str = ""
+    lute_version: str | float = ""
+    task_timeout: float | None = Field(
+        600, gt=0, description="Seconds a Task may run before it is stopped."
+    )
+    work_dir: str = Field(
+        default_factory=default_work_dir,
+        description="Directory for outputs, logs and the default database.",
+    )
+    db_url: str | None = Field(
+        None, description="SQLAlchemy URL of the run database (LUTE_DB_URL wins)."
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _fill_from_environment(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            data = dict(data)
+            if not data.get("experiment"):
+                data["experiment"] = os.environ.get("EXPERIMENT", "")
+            if data.get("run") in (None, ""):
+                data["run"] = os.environ.get("RUN_NUM", "")
+            if not data.get("work_dir"):
+                data["work_dir"] = default_work_dir()
+            if isinstance(data.get("date"), (int, float)) or hasattr(
+                data.get("date"), "isoformat"
+            ):
+                data["date"] = str(data["date"])
+        return data
+
+    @model_validator(mode="after")
+    def _absolute_work_dir(self) -> AnalysisHeader:
+        self.work_dir = str(Path(self.work_dir).expanduser().resolve())
+        return self
+
+
+class TaskParameters(BaseModel):
+    """Parameters of a first-party Task: unknown keys are errors.
+
+    A model may name its result in one of two ways, read by the Executor when
+    the Task starts: mark one field with ``json_schema_extra={"is_result":
+    True}``, or set ``self._result_from_params`` in a validator when the
+    result combines several parameters.
+    """
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    impl_schemas: ClassVar[str | None] = None
+    """Schemas the result follows, copied to ``TaskResult.impl_schemas``."""
+
+    lute_config: AnalysisHeader
+    _result_from_params: Any = PrivateAttr(default=None)
+
+    def result_from_parameters(self) -> Any:
+        """The result these parameters declare, or ``None`` if they declare none."""
+        if self._result_from_params is not None:
+            return self._result_from_params
+        for name, info in type(self).model_fields.items():
+            extra = info.json_schema_extra
+            if isinstance(extra, dict) and extra.get("is_result") is True:
+                return getattr(self, name)
+        return None
+
+
+class ThirdPartyParameters(TaskParameters):
+    """Parameters of a Task that runs an external program.
+
+    Unknown keys are allowed: they are passed on (as flags, or to a config
+    template) rather than rejected, since lute cannot know every option of
+    every program.
+    """
+
+    model_config = ConfigDict(extra="allow", validate_assignment=True)
+
+    executable: str = Field(description="Program to run (a path or a name on PATH).")

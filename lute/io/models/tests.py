@@ -1,0 +1,94 @@
+"""Parameter models of the built-in test Tasks, which run on any machine."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from lute.io.models.base import TaskParameters, ThirdPartyParameters
+
+
+class CompoundVar(BaseModel):
+    """A nested parameter, to exercise nested keys and flattened columns."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    int_var: int = 1
+    dict_var: dict[str, str] = Field(default_factory=lambda: {"a": "b"})
+
+
+class TestParameters(TaskParameters):
+    """Parameters of ``Test``: a Task that loops and reports."""
+
+    float_var: float = 0.01
+    str_var: str = "test"
+    compound_var: CompoundVar = Field(default_factory=CompoundVar)
+    loops: int = Field(3, ge=0, description="How many progress messages to send.")
+    throw_error: bool = Field(False, description="Raise an exception after looping.")
+
+
+class TestSocketParameters(TaskParameters):
+    """Parameters of ``TestSocket``: sends numpy arrays to the Executor."""
+
+    array_size_mb: float = Field(1.0, gt=0, description="Size of each array in MB.")
+    num_arrays: int = Field(2, ge=1, description="How many arrays to send.")
+
+
+class TestWriteOutputParameters(TaskParameters):
+    """Parameters of ``TestWriteOutput``: writes a text file, its result."""
+
+    out_file: str | None = Field(
+        None,
+        description="File to write; default <work_dir>/test_output.txt.",
+        json_schema_extra={"is_result": True},
+    )
+    num_lines: int = Field(10, ge=0)
+
+    @model_validator(mode="after")
+    def _default_out_file(self) -> TestWriteOutputParameters:
+        if self.out_file is None:
+            self.out_file = str(Path(self.lute_config.work_dir) / "test_output.txt")
+        return self
+
+
+class TestReadOutputParameters(TaskParameters):
+    """Parameters of ``TestReadOutput``: reads what ``TestWriteOutput`` wrote.
+
+    With no ``in_file``, the file is found in the run database: the latest
+    valid ``out_file`` of ``TestWriteOutput``.
+    """
+
+    in_file: str | None = Field(None, description="File to read; default from the DB.")
+
+    @model_validator(mode="after")
+    def _find_in_file(self) -> TestReadOutputParameters:
+        if self.in_file is None:
+            from lute.io.db import read_latest_db_entry
+
+            found = read_latest_db_entry(
+                self.lute_config.work_dir, "TestWriteOutput", "out_file"
+            )
+            if found is None:
+                raise ValueError(
+                    "no in_file given and no valid TestWriteOutput run with an"
+                    f" out_file in the database of {self.lute_config.work_dir}"
+                )
+            self.in_file = str(found)
+        return self
+
+
+class TestBinaryParameters(ThirdPartyParameters):
+    """Runs ``sh -c`` with a script that prints and succeeds."""
+
+    executable: str = "sh"
+    p_arg1: str = "-c"
+    p_arg2: str = 'echo "Hello from a third-party program"; echo "to stderr" >&2'
+
+
+class TestBinaryErrParameters(ThirdPartyParameters):
+    """Runs ``sh -c`` with a script that prints and exits with status 7."""
+
+    executable: str = "sh"
+    p_arg1: str = "-c"
+    p_arg2: str = 'echo "This program is about to fail" >&2; exit 7'

@@ -1,0 +1,1 @@
+"""Tasks: the analysis side of a managed task, and how they are found by name."""

@@ -1,0 +1,46 @@
+"""Entry point of a Task process: validate the config, then run the Task.
+
+Kept light on purpose: it imports only the Task it runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from lute.exceptions import ConfigurationError
+from lute.execution.ipc import Message, task_channel
+from lute.io.config import load_task_parameters
+from lute.tasks import registry
+from lute.tasks.dataclasses import TaskResult, TaskStatus
+
+EXIT_CONFIG_ERROR = 2
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one Task in this process and return the exit status."""
+    parser = argparse.ArgumentParser(description="Run one lute Task (Task side).")
+    parser.add_argument("-c", "--config", required=True, help="YAML configuration")
+    parser.add_argument("-t", "--taskname", required=True, help="Task to run")
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if __debug__ else logging.INFO,
+        format="%(levelname)s:%(name)s: %(message)s",
+    )
+    try:
+        model = registry.parameter_model(args.taskname)
+        params = load_task_parameters(args.config, args.taskname, model)
+        task_cls = registry.task_class(args.taskname)
+    except ConfigurationError as err:
+        sys.stderr.write(f"lute: error: {err}\n")
+        result = TaskResult(args.taskname, TaskStatus.FAILED, summary=str(err))
+        channel = task_channel()
+        channel.write(Message(result, "TASK_FAILED"))
+        channel.close()
+        return EXIT_CONFIG_ERROR
+    task_cls(params, name=args.taskname).run()
+    return 0
+
+if __name__ == "__main__":
+    sys.exit(main())

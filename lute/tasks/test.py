@@ -1,0 +1,72 @@
+"""Built-in test Tasks: exercise the runtime end to end on any machine."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from lute.tasks.task import Task
+
+logger = logging.getLogger(__name__)
+
+
+class Test(Task):
+    """Loops, reporting each iteration; raises on request."""
+
+    def _run(self) -> None:
+        params = self._task_parameters
+        for i in range(params.loops):
+            self._report(f"Test loop {i + 1} of {params.loops}")
+        if params.throw_error:
+            raise RuntimeError("Test raised an error as requested (throw_error: true)")
+
+    def _post_run(self) -> None:
+        params = self._task_parameters
+        self._result.summary = f"Test finished {params.loops} loops"
+        self._result.payload = {"float_var": params.float_var, "str_var": params.str_var}
+
+
+class TestSocket(Task):
+    """Sends numpy arrays, each with its SHA-256, to test large messages."""
+
+    def _run(self) -> None:
+        params = self._task_parameters
+        length = int(params.array_size_mb * 1e6) // 8
+        digests = []
+        rng = np.random.default_rng(0)
+        for index in range(params.num_arrays):
+            array = rng.random(length)
+            digest = hashlib.sha256(array.tobytes()).hexdigest()
+            digests.append(digest)
+            self._report({"index": index, "array": array, "sha256": digest})
+        self._result.summary = f"Sent {params.num_arrays} arrays of {length} float64"
+        self._result.payload = digests
+
+
+class TestWriteOutput(Task):
+    """Writes a small text file; its path is the result."""
+
+    def _run(self) -> None:
+        params = self._task_parameters
+        out = Path(params.out_file)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_name(f".{out.name}.tmp")
+        tmp.write_text("".join(f"line {i}\n" for i in range(params.num_lines)))
+        tmp.replace(out)
+        self._report(f"Wrote {params.num_lines} lines to {out}")
+        self._result.summary = f"Wrote {out}"
+        self._result.payload = str(out)
+
+
+class TestReadOutput(Task):
+    """Reads the file ``TestWriteOutput`` wrote."""
+
+    def _run(self) -> None:
+        path = Path(self._task_parameters.in_file)
+        lines = path.read_text().splitlines()
+        self._report(f"Read {len(lines)} lines from {path}")
+        self._result.summary = f"Read {len(lines)} lines from {path}"
+        self._result.payload = str(path)
