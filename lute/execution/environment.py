@@ -32,8 +32,7 @@ def merge_environment(
     """
     if update_path not in PATH_MODES:
         raise ConfigurationError(
-            f"update_path={update_path!r} is not valid; choose one of: "
-            f"{', '.join(PATH_MODES)}"
+            f"update_path={update_path!r} is not valid; choose one of: {', '.join(PATH_MODES)}"
         )
     merged = dict(base)
     new = dict(updates)

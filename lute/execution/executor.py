@@ -195,9 +195,7 @@ class BaseExecutor:
         """
         path = config_path or self._env.get("LUTE_CONFIGPATH")
         if not path:
-            raise ConfigurationError(
-                "no configuration: pass -c CONFIG or set LUTE_CONFIGPATH"
-            )
+            raise ConfigurationError("no configuration: pass -c CONFIG or set LUTE_CONFIGPATH")
         model = registry.parameter_model(self._task_name)
         params = load_task_parameters(path, self._task_name, model)
         self._analysis_desc = DescribedAnalysis(
@@ -215,9 +213,11 @@ class BaseExecutor:
         limit = self._time_limit or params.lute_config.task_timeout
         key = new_key()
         pipes = PipeCommunicator(key)
-        with SocketCommunicator(key) as sockets, _RunLogs(
-            Path(params.lute_config.work_dir), self._task_name, desc.run_id
-        ) as run_logs, _SignalWakeup() as wakeup:
+        with (
+            SocketCommunicator(key) as sockets,
+            _RunLogs(Path(params.lute_config.work_dir), self._task_name, desc.run_id) as run_logs,
+            _SignalWakeup() as wakeup,
+        ):
             desc.communicator_desc = [str(pipes), str(sockets)]
             desc.log_paths = run_logs.paths
             self._run_tasklets("before")
@@ -234,9 +234,7 @@ class BaseExecutor:
                 start_new_session=True,
             )
             desc.start_time = time.time()
-            state = _RunState(
-                proc, deadline=time.monotonic() + limit if limit else None
-            )
+            state = _RunState(proc, deadline=time.monotonic() + limit if limit else None)
             try:
                 self._wait(state, pipes, sockets, run_logs, wakeup)
             except Exception:
@@ -330,9 +328,7 @@ class BaseExecutor:
         for signum in signums:
             if state.exited:
                 continue
-            logger.warning(
-                "Executor received %s; cancelling the Task", signal.Signals(signum).name
-            )
+            logger.warning("Executor received %s; cancelling the Task", signal.Signals(signum).name)
             state.cancelled_by = signum
             _kill_group(state.proc, signal.SIGTERM)
             if state.kill_at is None:
@@ -647,7 +643,7 @@ class _RunLogs:
     def __enter__(self) -> _RunLogs:
         self._directory.mkdir(parents=True, exist_ok=True)
         for stream, path in self.paths.items():
-            self._files[stream] = open(path, "w", encoding="utf-8")  # noqa: SIM115
+            self._files[stream] = open(path, "w", encoding="utf-8")
         return self
 
     def write(self, line: TextLine) -> None:

@@ -1,4 +1,4 @@
-"""Messages between a Task and its Executor, and the channels that carry them.
+r"""Messages between a Task and its Executor, and the channels that carry them.
 
 Wire protocol
 =============
@@ -6,7 +6,7 @@ Wire protocol
 Every lute message travels as one *frame*::
 
     offset  size  field
-    0       6     MAGIC    b"\\x00LUTE\\x01"  (finds a frame inside a text stream)
+    0       6     MAGIC    b"\x00LUTE\x01"  (finds a frame inside a text stream)
     6       8     LENGTH   unsigned big-endian size of PAYLOAD
     14      32    MAC      HMAC-SHA256(KEY, CONTEXT || SEQ || PAYLOAD)
     46      N     PAYLOAD  pickle of a ``Message``
@@ -99,9 +99,7 @@ class Message:
 
     def __post_init__(self) -> None:
         if self.signal is not None and self.signal not in LUTE_SIGNALS:
-            raise ValueError(
-                f"unknown signal {self.signal!r}; valid: {', '.join(LUTE_SIGNALS)}"
-            )
+            raise ValueError(f"unknown signal {self.signal!r}; valid: {', '.join(LUTE_SIGNALS)}")
 
 
 @dataclass(frozen=True)
@@ -177,9 +175,7 @@ class FrameDecoder:
                 if self._text:
                     self._take_text(items, len(MAGIC))
                     continue
-                raise ProtocolError(
-                    f"{self._stream}: frame of {length} bytes exceeds {MAX_FRAME}"
-                )
+                raise ProtocolError(f"{self._stream}: frame of {length} bytes exceeds {MAX_FRAME}")
             end = HEADER_SIZE + length
             if len(self._buf) < end:
                 break
@@ -406,9 +402,7 @@ class _Connection:
             expected = hmac.new(self._key, _HELLO + self._challenge, "sha256").digest()
             if not hmac.compare_digest(expected, bytes(self._hello)):
                 raise ProtocolError(f"{self.name}: handshake failed authentication")
-            self._decoder = FrameDecoder(
-                self._key, self._challenge, self.name, text=False
-            )
+            self._decoder = FrameDecoder(self._key, self._challenge, self.name, text=False)
         if not data:
             return []
         return [m for m in self._decoder.feed(data) if isinstance(m, Message)]

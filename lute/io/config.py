@@ -28,9 +28,7 @@ from pydantic import ValidationError
 from lute.exceptions import ConfigurationError
 from lute.io.models.base import AnalysisHeader, TaskParameters
 
-_SUBSTITUTION = re.compile(
-    r"\{\{\s*(?P<name>\$?[A-Za-z_][\w.\-]*)\s*(?::(?P<spec>[^}]*?))?\s*\}\}"
-)
+_SUBSTITUTION = re.compile(r"\{\{\s*(?P<name>\$?[A-Za-z_][\w.\-]*)\s*(?::(?P<spec>[^}]*?))?\s*\}\}")
 _MAX_DEPTH = 10
 _MISSING = object()
 
@@ -189,8 +187,7 @@ def validate_task_section(
         section = {}
     if not isinstance(section, dict):
         raise ConfigurationError(
-            f"{where}: {task_name}: section must be a mapping, not "
-            f"{type(section).__name__}"
+            f"{where}: {task_name}: section must be a mapping, not {type(section).__name__}"
         )
     try:
         return model.model_validate({**section, "lute_config": header})

@@ -222,9 +222,7 @@ class _Schema:
     def _add_column(self, conn: Connection, task_name: str, column: sa.Column[Any]) -> None:
         preparer = conn.dialect.identifier_preparer
         ddl = CreateColumn(column).compile(dialect=conn.dialect)
-        conn.exec_driver_sql(
-            f"ALTER TABLE {preparer.quote_identifier(task_name)} ADD COLUMN {ddl}"
-        )
+        conn.exec_driver_sql(f"ALTER TABLE {preparer.quote_identifier(task_name)} ADD COLUMN {ddl}")
         logger.debug("added column %r to table %r", column.name, task_name)
 
     def _reflect(self, task_name: str) -> sa.Table | None:

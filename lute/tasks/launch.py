@@ -42,5 +42,6 @@ def main(argv: list[str] | None = None) -> int:
     task_cls(params, name=args.taskname).run()
     return 0
 
+
 if __name__ == "__main__":
     sys.exit(main())

@@ -45,9 +45,7 @@ def unknown_name(kind: str, name: str, known: list[str]) -> UnknownNameError:
     """An error for an unknown ``name`` that suggests the closest known ones."""
     close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
     hint = f" Did you mean: {', '.join(close)}?" if close else ""
-    return UnknownNameError(
-        f"unknown {kind} '{name}'.{hint} Known: {', '.join(sorted(known))}"
-    )
+    return UnknownNameError(f"unknown {kind} '{name}'.{hint} Known: {', '.join(sorted(known))}")
 
 
 def task_names() -> list[str]:

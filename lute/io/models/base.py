@@ -57,9 +57,7 @@ class AnalysisHeader(BaseModel):
                 data["run"] = os.environ.get("RUN_NUM", "")
             if not data.get("work_dir"):
                 data["work_dir"] = default_work_dir()
-            if isinstance(data.get("date"), (int, float)) or hasattr(
-                data.get("date"), "isoformat"
-            ):
+            if isinstance(data.get("date"), (int, float)) or hasattr(data.get("date"), "isoformat"):
                 data["date"] = str(data["date"])
         return data
 

@@ -64,11 +64,9 @@ class TestReadOutputParameters(TaskParameters):
     @model_validator(mode="after")
     def _find_in_file(self) -> TestReadOutputParameters:
         if self.in_file is None:
-            from lute.io.db import read_latest_db_entry
+            from lute.io.db import read_latest_db_entry  # noqa: PLC0415 (heavy; only when needed)
 
-            found = read_latest_db_entry(
-                self.lute_config.work_dir, "TestWriteOutput", "out_file"
-            )
+            found = read_latest_db_entry(self.lute_config.work_dir, "TestWriteOutput", "out_file")
             if found is None:
                 raise ValueError(
                     "no in_file given and no valid TestWriteOutput run with an"

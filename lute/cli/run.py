@@ -1,0 +1,22 @@
+"""``lute run``: run one managed task here and now."""
+
+from __future__ import annotations
+
+import argparse
+
+from lute.cli.common import EXIT_OK, EXIT_TASK_FAILED
+from lute.managed_tasks import get_managed_task
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``run`` sub-command."""
+    run = commands.add_parser("run", help="run one managed task here and now")
+    run.add_argument("-t", "--taskname", required=True, help="managed task, e.g. Tester")
+    run.add_argument("-c", "--config", required=True, help="YAML configuration file")
+    run.set_defaults(handler=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    executor = get_managed_task(args.taskname).build()
+    status = executor.execute_task(args.config)
+    return EXIT_OK if status.successful else EXIT_TASK_FAILED
