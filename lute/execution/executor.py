@@ -118,12 +118,18 @@ class BaseExecutor:
         self._tasklets: list[Tasklet] = []
         self._env: dict[str, str] = dict(os.environ)
         self._analysis_desc = DescribedAnalysis(task_result=TaskResult(task_name))
+        self._socket_path: str | None = None
         self.add_default_hooks()
 
     @property
     def task_name(self) -> str:
         """The Task this Executor runs."""
         return self._task_name
+
+    @property
+    def socket_path(self) -> str | None:
+        """The socket the running Task reports on; ``None`` between runs."""
+        return self._socket_path
 
     @property
     def analysis(self) -> DescribedAnalysis:
@@ -219,6 +225,7 @@ class BaseExecutor:
             _SignalWakeup() as wakeup,
         ):
             desc.communicator_desc = [str(pipes), str(sockets)]
+            self._socket_path = sockets.path
             desc.log_paths = run_logs.paths
             self._run_tasklets("before")
             self._pre_task()
@@ -242,6 +249,7 @@ class BaseExecutor:
             finally:
                 _kill_group(proc, signal.SIGKILL, leftovers_only=True)
                 proc.wait()
+                self._socket_path = None
         self._finalize_task(state)
         return desc.task_result.task_status
 
@@ -491,7 +499,8 @@ class BaseExecutor:
         result = self._analysis_desc.task_result
         logger.info("%s result: %s", self._task_name, result.summary)
         if result.payload not in ("", None):
-            logger.info("%s payload: %s", self._task_name, reprlib.repr(result.payload))
+            payload = result.payload if isinstance(result.payload, str) else _describe(result.payload)
+            logger.info("%s payload: %s", self._task_name, payload)
 
     def _hook_task_log(self, msg: Message) -> None:
         text = msg.contents if isinstance(msg.contents, str) else _describe(msg.contents)
