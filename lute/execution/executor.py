@@ -499,7 +499,9 @@ class BaseExecutor:
         result = self._analysis_desc.task_result
         logger.info("%s result: %s", self._task_name, result.summary)
         if result.payload not in ("", None):
-            payload = result.payload if isinstance(result.payload, str) else _describe(result.payload)
+            payload = (
+                result.payload if isinstance(result.payload, str) else _describe(result.payload)
+            )
             logger.info("%s payload: %s", self._task_name, payload)
 
     def _hook_task_log(self, msg: Message) -> None:
