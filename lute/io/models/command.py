@@ -37,9 +37,9 @@ NOT_ON_COMMAND_LINE = frozenset({"executable", "lute_config", "lute_template_cfg
 FLAG_TYPES = ("-", "--", "")
 
 
-def field_options(params: ThirdPartyParameters, name: str) -> dict[str, Any]:
+def field_options(model: type[ThirdPartyParameters], name: str) -> dict[str, Any]:
     """The ``json_schema_extra`` options of field ``name`` (empty for extras)."""
-    info = type(params).model_fields.get(name)
+    info = model.model_fields.get(name)
     extra = info.json_schema_extra if info is not None else None
     return dict(extra) if isinstance(extra, Mapping) else {}
 
@@ -58,7 +58,7 @@ def is_template_parameter(params: ThirdPartyParameters, name: str) -> bool:
     do whenever the model renders a template, since they cannot be flags of
     a program that reads its options from that file.
     """
-    if field_options(params, name).get("template_param") is True:
+    if field_options(type(params), name).get("template_param") is True:
         return True
     declared = name in type(params).model_fields
     return not declared and params.lute_template_cfg is not None
@@ -90,15 +90,29 @@ def build_command(params: ThirdPartyParameters) -> list[str]:
         if index is not None:
             positional.append((index, rendered))
         else:
-            flags.extend(_flag_arguments(params, name, value, rendered))
+            flags.extend(_flag_arguments(type(params), name, value, rendered))
     args = [arg for _, group in sorted(positional, key=lambda item: item[0]) for arg in group]
     return [params.executable, *flags, *args]
 
 
+def command_form(model: type[ThirdPartyParameters], name: str) -> str:
+    """How field ``name`` appears on the command line, for help texts."""
+    if name in NOT_ON_COMMAND_LINE:
+        return ""
+    if field_options(model, name).get("template_param") is True:
+        return "template variable"
+    index = positional_index(name)
+    if index is not None:
+        return f"positional argument {index}"
+    annotation = model.model_fields[name].annotation
+    value: Any = True if annotation is bool else "VALUE"
+    return " ".join(_flag_arguments(model, name, value, ["VALUE"]))
+
+
 def _flag_arguments(
-    params: ThirdPartyParameters, name: str, value: Any, rendered: list[str]
+    model: type[ThirdPartyParameters], name: str, value: Any, rendered: list[str]
 ) -> list[str]:
-    options = field_options(params, name)
+    options = field_options(model, name)
     flag_name = str(options.get("rename_param", name))
     dashes = options.get("flag_type", "-" if len(flag_name) == 1 else "--")
     if dashes not in FLAG_TYPES:
@@ -109,7 +123,6 @@ def _flag_arguments(
     flag = f"{dashes}{flag_name}"
     if value is True:
         return [flag]
-    model = type(params)
     eq_default = model.short_flags_use_eq if dashes == "-" else model.long_flags_use_eq
     use_eq = bool(options.get("use_eq", eq_default and dashes != ""))
     if options.get("repeat_flag"):

@@ -15,16 +15,20 @@ class CompoundVar(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    int_var: int = 1
-    dict_var: dict[str, str] = Field(default_factory=lambda: {"a": "b"})
+    int_var: int = Field(1, description="An integer inside a nested parameter.")
+    dict_var: dict[str, str] = Field(
+        default_factory=lambda: {"a": "b"}, description="A mapping inside a nested parameter."
+    )
 
 
 class TestParameters(TaskParameters):
     """Parameters of ``Test``: a Task that loops and reports."""
 
-    float_var: float = 0.01
-    str_var: str = "test"
-    compound_var: CompoundVar = Field(default_factory=CompoundVar)
+    float_var: float = Field(0.01, description="A number, reported in the result.")
+    str_var: str = Field("test", description="A string, reported in the result.")
+    compound_var: CompoundVar = Field(
+        default_factory=CompoundVar, description="A nested parameter."
+    )
     loops: int = Field(3, ge=0, description="How many progress messages to send.")
     throw_error: bool = Field(False, description="Raise an exception after looping.")
 
@@ -147,6 +151,11 @@ class TestTemplateParameters(ThirdPartyParameters):
     threshold: float = Field(
         10.0,
         description="Photon threshold (keV), written to the config file.",
+        json_schema_extra={"template_param": True},
+    )
+    panels: list[str] = Field(
+        default_factory=lambda: ["p0", "p1"],
+        description="Detector panels to use, written to the config file.",
         json_schema_extra={"template_param": True},
     )
     p_arg1: str | None = Field(
