@@ -49,8 +49,13 @@ class Override:
     value: Any
 
     def covers(self, loc: tuple[int | str, ...]) -> bool:
-        """Whether a validation error at ``loc`` concerns this override."""
-        return tuple(loc[: len(self.path)]) == self.path
+        """Whether a validation error at ``loc`` concerns this override.
+
+        It does when either path leads into the other: an error inside the
+        overridden value, or at a parent the override turned into a mapping.
+        """
+        depth = min(len(loc), len(self.path))
+        return tuple(loc[:depth]) == self.path[:depth]
 
 
 def find_overrides(declared: Mapping[str, Any], environ: Mapping[str, str]) -> list[Override]:
