@@ -112,3 +112,10 @@ def test_command_form_for_help():
     assert command_form(models.TestThirdPartyParameters, "verbose") == "--verbose"
     assert command_form(models.TestThirdPartyParameters, "p_arg2") == "positional argument 2"
     assert command_form(models.TestThirdPartyParameters, "executable") == ""
+
+
+def test_old_import_path_still_works():
+    from lute.tasks import task, third_party
+
+    assert task.ThirdPartyTask is third_party.ThirdPartyTask
+    assert task.build_command is build_command
