@@ -53,6 +53,9 @@ MANAGED_TASKS: dict[str, ManagedTask] = {
     "BinaryErrTester": ManagedTask(
         "TestBinaryErr", description="Runs a third-party program that exits non-zero."
     ),
+    "ElogTester": ManagedTask(
+        "TestElog", description="Returns a summary dict and an eLog summary report."
+    ),
 }
 
 

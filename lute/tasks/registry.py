@@ -23,6 +23,7 @@ BUILTIN_TASKS: dict[str, str] = {
     "TestReadOutput": "lute.tasks.test:TestReadOutput",
     "TestBinary": "lute.tasks.task:ThirdPartyTask",
     "TestBinaryErr": "lute.tasks.task:ThirdPartyTask",
+    "TestElog": "lute.tasks.test:TestElog",
 }
 
 BUILTIN_MODELS: dict[str, str] = {
@@ -32,6 +33,7 @@ BUILTIN_MODELS: dict[str, str] = {
     "TestReadOutput": "lute.io.models.tests:TestReadOutputParameters",
     "TestBinary": "lute.io.models.tests:TestBinaryParameters",
     "TestBinaryErr": "lute.io.models.tests:TestBinaryErrParameters",
+    "TestElog": "lute.io.models.tests:TestElogParameters",
 }
 
 

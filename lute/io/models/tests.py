@@ -90,3 +90,12 @@ class TestBinaryErrParameters(ThirdPartyParameters):
     executable: str = "sh"
     p_arg1: str = "-c"
     p_arg2: str = 'echo "This program is about to fail" >&2; exit 7'
+
+
+class TestElogParameters(TaskParameters):
+    """Parameters of ``TestElog``: a summary dict and an eLog report as its result."""
+
+    display_name: str = Field("lute_test_report", description="Name of the eLog report.")
+    use_figure: bool = Field(
+        False, description="Return a figure object with save(path) instead of HTML text."
+    )
