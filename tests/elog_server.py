@@ -18,6 +18,7 @@ import email.policy
 import json
 import threading
 import urllib.parse
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -77,10 +78,12 @@ class ElogServer:
             if credentials
             else None
         )
-        self._lock = threading.Lock()
+        self._recorded = threading.Condition()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
+        )
 
     @property
     def url(self) -> str:
@@ -103,8 +106,14 @@ class ElogServer:
         self._server.server_close()
 
     def record(self, request: Recorded) -> None:
-        with self._lock:
+        with self._recorded:
             self.requests.append(request)
+            self._recorded.notify_all()
+
+    def wait_for(self, predicate: Callable[[list[Recorded]], bool], timeout: float = 60) -> bool:
+        """Block until ``predicate(requests)`` holds (checked on every request)."""
+        with self._recorded:
+            return self._recorded.wait_for(lambda: predicate(self.requests), timeout)
 
     def status_posts(self) -> list[list[dict[str, Any]]]:
         """Bodies of the POSTs to the status counters, in order."""
@@ -138,6 +147,7 @@ class ElogServer:
 def _handler_for(server: ElogServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True
 
         def log_message(self, format: str, *args: Any) -> None:
             """Quiet: the test reads ``server.requests``."""

@@ -295,12 +295,16 @@ def read_credentials_file(path: str | os.PathLike[str]) -> tuple[str, str]:
 
 
 def without_secrets(env: Mapping[str, str]) -> dict[str, str]:
-    """``env`` minus the variables holding eLog secrets.
+    """``env`` minus the eLog password, with user information cut from the eLog URLs.
 
     The Executor posts to the logbook, never the Task, so the Task process
-    (and the environment recorded with the run) need not carry them.
+    (and the environment recorded with the run) need not carry secrets.
     """
-    return {name: value for name, value in env.items() if name not in SECRET_VARIABLES}
+    clean = {name: value for name, value in env.items() if name not in SECRET_VARIABLES}
+    for name in (ENV_URL, ENV_STATUS_URL):
+        if clean.get(name):
+            clean[name] = redact_url(clean[name])
+    return clean
 
 
 def redact_url(url: str) -> str:
