@@ -135,6 +135,8 @@ class ElogServer:
         if route[1:] == ["ws", "new_elog_entry"]:
             return 200, {"success": True, "value": {"id": len(self.requests)}}
         if route[1:] == ["ws", "get_runs_with_tag"]:
+            if request.query["tag"] == ["unknown"]:
+                return 200, {"success": False, "errorMsg": "no such tag: unknown"}
             return 200, {"success": True, "value": [3, 7]}
         if route == ["ws", "activeexperiment_for"]:
             instrument = request.query["instrument_name"][0]
@@ -197,11 +199,14 @@ def _handler_for(server: ElogServer) -> type[BaseHTTPRequestHandler]:
             return request
 
         def _send(self, status: int, body: bytes, content_type: str = "application/json") -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            try:
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+            except (BrokenPipeError, ConnectionResetError):
+                self.close_connection = True  # the client gave up waiting (hang mode)
 
     return Handler
 

@@ -174,6 +174,15 @@ def test_read_timeout_is_not_retried():
 def test_unsuccessful_answer_carries_the_servers_reason():
     with (
         ElogServer() as server,
+        ElogClient(settings_for(server)) as client,
+        pytest.raises(ElogError, match="no such tag: unknown"),
+    ):
+        client.runs_with_tag("unknown")
+
+
+def test_error_status_is_an_error_naming_it():
+    with (
+        ElogServer() as server,
         ElogClient(settings_for(server, url=server.url + "/nope")) as client,
         pytest.raises(ElogError, match="HTTP 404"),
     ):

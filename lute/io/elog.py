@@ -7,26 +7,23 @@ to post. Calls block: callers that must not wait run them in a thread.
 Configuration comes from the environment only (see ``ElogSettings``), so the
 same code talks to the facility's logbook, a test server, or nothing:
 
-=========================  ==================================================
-``LUTE_ELOG_URL``          Base URL of the logbook API, e.g.
-                           ``https://pswww.slac.stanford.edu/ws-auth/lgbk``.
-``JID_UPDATE_COUNTERS``    Per-job URL of the run's status counters, set by
-                           the facility's job system (ARP) for each job.
-``LUTE_ELOG_EXPERIMENT``   Experiment, when the config header names none
-                           (falls back to ``EXPERIMENT``).
-``LUTE_ELOG_AUTH``         ``basic``, ``kerberos`` or ``none``; default
-                           ``basic`` when credentials are given, else ``none``.
-``LUTE_ELOG_USER``,        Basic-auth credentials.
-``LUTE_ELOG_PASSWORD``
-``LUTE_ELOG_CREDENTIALS``  A file holding ``user:password`` on its first line,
-                           readable by its owner only (mode 0600 or 0400).
-``LUTE_ELOG_TIMEOUT``      ``CONNECT,READ`` seconds per call (default 3.05,10).
-``LUTE_ELOG_RETRIES``      Retries after a refused connection or a 429/5xx
-                           answer (default 3), with exponential backoff of
-``LUTE_ELOG_BACKOFF``      this many seconds (default 0.3).
-``LUTE_ELOG_FLUSH_TIMEOUT``  Seconds the Executor waits at exit for posts
-                           still queued (default 5).
-=========================  ==================================================
+* ``LUTE_ELOG_URL``: base URL of the logbook API, e.g.
+  ``https://pswww.slac.stanford.edu/ws-auth/lgbk``.
+* ``JID_UPDATE_COUNTERS``: per-job URL of the run's status counters, set by
+  the facility's job system (ARP) for each job.
+* ``LUTE_ELOG_EXPERIMENT``: experiment when the config header names none
+  (falls back to ``EXPERIMENT``).
+* ``LUTE_ELOG_AUTH``: ``basic``, ``kerberos`` or ``none``; default ``basic``
+  when credentials are given, else ``none``.
+* ``LUTE_ELOG_USER`` and ``LUTE_ELOG_PASSWORD``: basic-auth credentials; or
+  ``LUTE_ELOG_CREDENTIALS``: a file holding ``user:password`` on its first
+  line, readable by its owner only (mode 0600 or 0400).
+* ``LUTE_ELOG_TIMEOUT``: ``CONNECT,READ`` seconds per call (default 3.05,10).
+* ``LUTE_ELOG_RETRIES`` (default 3) and ``LUTE_ELOG_BACKOFF`` (default 0.3 s):
+  retries after a refused connection or a 429/5xx answer, with exponential
+  backoff.
+* ``LUTE_ELOG_FLUSH_TIMEOUT``: seconds the Executor waits at exit for posts
+  still queued (default 5).
 
 Endpoints, relative to ``LUTE_ELOG_URL`` (the LCLS logbook's ``ws`` API);
 each answers JSON, usually ``{"success": bool, "value": ..., "errorMsg": ...}``:
