@@ -42,6 +42,9 @@ from lute.tasks.dataclasses import DescribedAnalysis, ElogSummaryPlots, TaskStat
 
 logger = logging.getLogger(__name__)
 
+WORKER_NAME = "lute-elog"
+RETRY_LOGGER = "urllib3.connectionpool"
+"""Logs a warning on every retry; from the worker that is detail (see ``_RetryDetail``)."""
 STATUS_HOOKS = frozenset(
     {"task_started", "task_failed", "task_stopped", "task_done", "task_cancelled"}
 )
@@ -237,7 +240,8 @@ class _BackgroundPoster:
             self._jobs.append(job)
             self._pending += 1
             if self._thread is None:
-                self._thread = threading.Thread(target=self._work, name="lute-elog", daemon=True)
+                _RetryDetail.install()
+                self._thread = threading.Thread(target=self._work, name=WORKER_NAME, daemon=True)
                 self._thread.start()
             self._changed.notify_all()
 
@@ -269,3 +273,25 @@ class _BackgroundPoster:
                 with self._changed:
                     self._pending -= 1
                     self._changed.notify_all()
+
+
+class _RetryDetail(logging.Filter):
+    """Turns urllib3's per-retry warnings from the worker into debug records.
+
+    The reporter logs a run's eLog failure once; a warning for every retry
+    of every post would bury that line, so they show with debug output only.
+    """
+
+    @classmethod
+    def install(cls) -> None:
+        """Add the filter to urllib3's pool logger, once."""
+        retry_logger = logging.getLogger(RETRY_LOGGER)
+        if not any(isinstance(f, cls) for f in retry_logger.filters):
+            retry_logger.addFilter(cls())
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Demote the worker's warnings; keep them only when debug output is on."""
+        if record.threadName != WORKER_NAME or record.levelno != logging.WARNING:
+            return True
+        record.levelno, record.levelname = logging.DEBUG, logging.getLevelName(logging.DEBUG)
+        return logger.isEnabledFor(logging.DEBUG)
