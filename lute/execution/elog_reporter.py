@@ -167,7 +167,7 @@ class ElogReporter:
                 self._summary_dir,
             )
             path = write_report(plots, report_path(directory, plots.display_name))
-        except (OSError, TypeError, ValueError) as err:
+        except Exception as err:  # a figure's own save() may raise anything
             text = f"eLog summary report {plots.display_name!r} not written: {err}"
             logger.error("%s", text)
             desc.executor_errors.append(text)
