@@ -94,6 +94,9 @@ MANAGED_TASKS: dict[str, ManagedTask] = {
     "TemplateTester": ManagedTask(
         "TestTemplate", description="Renders a config file from a template, then runs a program."
     ),
+    "ElogTester": ManagedTask(
+        "TestElog", description="Returns a summary dict and an eLog summary report."
+    ),
 }
 
 

@@ -30,6 +30,7 @@ BUILTIN_TASKS: dict[str, str] = {
     "TestBinaryErr": THIRD_PARTY_TASK,
     "TestThirdParty": THIRD_PARTY_TASK,
     "TestTemplate": THIRD_PARTY_TASK,
+    "TestElog": "lute.tasks.test:TestElog",
 }
 
 BUILTIN_MODELS: dict[str, str] = {
@@ -41,6 +42,7 @@ BUILTIN_MODELS: dict[str, str] = {
     "TestBinaryErr": "lute.io.models.tests:TestBinaryErrParameters",
     "TestThirdParty": "lute.io.models.tests:TestThirdPartyParameters",
     "TestTemplate": "lute.io.models.tests:TestTemplateParameters",
+    "TestElog": "lute.io.models.tests:TestElogParameters",
 }
 
 

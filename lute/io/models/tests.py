@@ -173,3 +173,12 @@ class TestTemplateParameters(ThirdPartyParameters):
                 "detector": self.detector,
             }
         return self
+
+
+class TestElogParameters(TaskParameters):
+    """Parameters of ``TestElog``: a summary dict and an eLog report as its result."""
+
+    display_name: str = Field("lute_test_report", description="Name of the eLog report.")
+    use_figure: bool = Field(
+        False, description="Return a figure object with save(path) instead of HTML text."
+    )
