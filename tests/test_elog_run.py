@@ -95,7 +95,7 @@ def test_failed_task_posts_failed_and_no_run_table(lute_env, work_dir, tmp_path)
 
 def test_timed_out_task_posts_timedout(lute_env, work_dir, tmp_path):
     config = write_config(
-        tmp_path / "slow.yaml", {"TestBinary": {"p_arg2": "sleep 60"}}, {"task_timeout": 0.5}
+        tmp_path / "slow.yaml", {"TestBinary": {"p_arg2": "sleep 60"}}, {"task_timeout": 3}
     )
     with ElogServer() as server:
         env = elog_env(lute_env, server.url, server.status_url)
