@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from conftest import run_lute
 from pydantic import Field
 
-from conftest import run_lute
 from lute.exceptions import ConfigurationError
 from lute.io.config import load_documents, validate_task_section
 from lute.io.models.base import TaskParameters
@@ -90,7 +90,7 @@ def test_missing_section_with_required_fields_names_both(tmp_path):
 
 def test_header_keys_are_validated_too(tmp_path):
     path = write(tmp_path, "title: t\ntask_timeout: soon\n---\nOther: {}\n")
-    header, tasks = load_documents(path)
+    header, _ = load_documents(path)
     with pytest.raises(ConfigurationError, match=r"NeedsInput.lute_config.task_timeout"):
         validate_task_section(str(path), "NeedsInput", _NeedsInput, header, {"NeedsInput": {}})
 

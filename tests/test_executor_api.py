@@ -7,8 +7,8 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import REPO, task_rows, write_config
+
 from lute.exceptions import ConfigurationError
 from lute.execution.environment import merge_environment, source_script
 from lute.execution.executor import Executor
@@ -40,7 +40,7 @@ def test_shell_source_reads_the_scripts_environment_without_eval(tmp_path):
 
 
 def test_shell_source_of_a_missing_script_names_it(tmp_path):
-    with pytest.raises(ConfigurationError, match="nope.sh: no such file"):
+    with pytest.raises(ConfigurationError, match=r"nope\.sh: no such file"):
         source_script(tmp_path / "nope.sh", {})
 
 

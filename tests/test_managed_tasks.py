@@ -9,8 +9,8 @@ import socket
 from pathlib import Path
 
 import pytest
-
 from conftest import REPO, run_lute, task_rows, write_config
+
 from lute.execution.executor import BaseExecutor, Executor
 from lute.execution.ipc import Message
 from lute.tasks.dataclasses import TaskStatus
