@@ -6,8 +6,6 @@ import hashlib
 import logging
 from pathlib import Path
 
-import numpy as np
-
 from lute.tasks.dataclasses import ElogSummaryPlots
 from lute.tasks.task import Task
 
@@ -37,6 +35,8 @@ class TestSocket(Task):
         params = self._task_parameters
         length = int(params.array_size_mb * 1e6) // 8
         digests = []
+        import numpy as np  # noqa: PLC0415 (only this Task needs numpy; keep the others light)
+
         rng = np.random.default_rng(0)
         for index in range(params.num_arrays):
             array = rng.random(length)
