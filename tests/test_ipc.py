@@ -199,3 +199,19 @@ def test_raw_client_with_bad_authentication_is_rejected(attack, tmp_path, caplog
     assert messages == []
     assert not marker.exists()
     assert "rejected" in caplog.text
+
+
+@pytest.mark.parametrize("text", [True, False])
+@pytest.mark.parametrize("piece", [5, 4096, 1 << 20])
+def test_arrays_travel_out_of_band_under_any_split(text, piece):
+    array = np.arange(300_000, dtype=np.float64)
+    frames = frame_bytes(Message({"a": array, "b": b"raw" * 1000}, "TASK_LOG"), 0, b"ctx")
+    frames += frame_bytes(Message("next", "TASK_LOG"), 1, b"ctx")
+    decoder = FrameDecoder(KEY, b"ctx", "s", text=text)
+    items = []
+    for start in range(0, len(frames), piece):
+        items.extend(decoder.feed(frames[start : start + piece]))
+    first, second = items
+    assert np.array_equal(first.contents["a"], array)
+    assert first.contents["b"] == b"raw" * 1000
+    assert second == Message("next", "TASK_LOG")
