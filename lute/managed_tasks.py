@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from lute.tasks.registry import import_object, unknown_name
+from lute.tasks.registry import unknown_name
 
 if TYPE_CHECKING:
     from lute.execution.executor import BaseExecutor
@@ -24,7 +24,8 @@ class ManagedTask:
 
     Attributes:
         task_name: The Task the Executor runs.
-        executor: ``"module:Class"`` of the Executor.
+        executor: The Executor class: ``"module:Class"``, a built-in name or
+            an installed plugin's name (entry-point group ``lute.executors``).
         options: Keyword arguments for the Executor's constructor.
         description: One line for listings.
     """
@@ -36,7 +37,9 @@ class ManagedTask:
 
     def build(self) -> BaseExecutor:
         """A new Executor, ready to ``execute_task``."""
-        executor_cls = import_object(self.executor)
+        from lute.execution.plugins import executor_class  # noqa: PLC0415 (keep lookups lazy)
+
+        executor_cls = executor_class(self.executor)
         return executor_cls(self.task_name, **self.options)
 
 
@@ -52,6 +55,14 @@ MANAGED_TASKS: dict[str, ManagedTask] = {
     ),
     "BinaryErrTester": ManagedTask(
         "TestBinaryErr", description="Runs a third-party program that exits non-zero."
+    ),
+    "FaultTester": ManagedTask(
+        "Fault", options={"kill_grace": 2.0}, description="Misbehaves on request (tests)."
+    ),
+    "FaultBinaryTester": ManagedTask(
+        "FaultBinary",
+        options={"kill_grace": 0.5},
+        description="A third-party program that ignores SIGTERM (tests).",
     ),
 }
 

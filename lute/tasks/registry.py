@@ -23,6 +23,8 @@ BUILTIN_TASKS: dict[str, str] = {
     "TestReadOutput": "lute.tasks.test:TestReadOutput",
     "TestBinary": "lute.tasks.task:ThirdPartyTask",
     "TestBinaryErr": "lute.tasks.task:ThirdPartyTask",
+    "Fault": "lute.tasks.faults:Fault",
+    "FaultBinary": "lute.tasks.task:ThirdPartyTask",
 }
 
 BUILTIN_MODELS: dict[str, str] = {
@@ -32,6 +34,8 @@ BUILTIN_MODELS: dict[str, str] = {
     "TestReadOutput": "lute.io.models.tests:TestReadOutputParameters",
     "TestBinary": "lute.io.models.tests:TestBinaryParameters",
     "TestBinaryErr": "lute.io.models.tests:TestBinaryErrParameters",
+    "Fault": "lute.io.models.faults:FaultParameters",
+    "FaultBinary": "lute.io.models.faults:FaultBinaryParameters",
 }
 
 
