@@ -57,7 +57,7 @@ MANAGED_TASKS: dict[str, ManagedTask] = {
         "TestBinaryErr", description="Runs a third-party program that exits non-zero."
     ),
     "FaultTester": ManagedTask(
-        "Fault", options={"kill_grace": 2.0}, description="Misbehaves on request (tests)."
+        "Fault", options={"kill_grace": 1.0}, description="Misbehaves on request (tests)."
     ),
     "FaultBinaryTester": ManagedTask(
         "FaultBinary",

@@ -1,8 +1,9 @@
 """Executors: run a Task in a subprocess, listen to it, decide and record the outcome.
 
 ``execute_task`` validates the configuration, then runs up to ``retries + 1``
-attempts. Each attempt starts the Task process in its own session (so its
-process group holds everything it starts) and waits, with one selector, on
+attempts. Each attempt starts the Task process as the leader of a new
+process group (which then holds everything it starts; see
+``lute.execution.process``) and waits, with one selector, on
 everything that can happen: output on the child's stdout and stderr,
 connections and frames on the private socket, the child's exit (a pidfd), and
 signals to the Executor or cancel requests (a wake-up fd). Each message goes
@@ -55,7 +56,12 @@ from lute.execution.ipc import (
     new_key,
 )
 from lute.execution.plugins import callable_path, executor_class, import_path
-from lute.execution.process import CANCEL_REQUEST, SignalWakeup, signal_name
+from lute.execution.process import (
+    CANCEL_REQUEST,
+    NEW_PROCESS_GROUP,
+    SignalWakeup,
+    signal_name,
+)
 from lute.execution.run_logs import RunLogs, check_template, log_paths
 from lute.execution.supervisor import RunState, Supervisor
 from lute.io import db
@@ -470,7 +476,7 @@ class BaseExecutor:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             env=env,
-            start_new_session=True,
+            **NEW_PROCESS_GROUP,
         )
         desc.start_time = time.time()
         logger.info(
@@ -529,6 +535,8 @@ class BaseExecutor:
 
     def _dispatch(self, state: RunState, msg: Message) -> None:
         name = (msg.signal or "TASK_LOG").lower()
+        # A message proves the Task runs, even if its SIGCHLD is not read yet.
+        self._on_continued()
         try:
             self._track(msg)
         except Exception:

@@ -1,8 +1,12 @@
 """Process-group and signal plumbing for the Executor's wait loop.
 
-The Task leads its own session, so its process group holds everything it
+The Task leads its own process group, so the group holds everything it
 started (MPI ranks, a third-party program's children) unless a descendant
-deliberately moved to another group. Everything here acts on that group or
+deliberately moved elsewhere. The group stays in the Executor's session: a
+group in a session of its own is *orphaned*, and the kernel discards
+SIGTSTP for orphaned groups, so the Task could not be stopped that way. As a
+background group it still gets no terminal signals: Ctrl-C reaches only the
+Executor, which decides what to pass on. Everything here acts on that group or
 turns asynchronous events (a child stopping, a signal to the Executor) into
 readable file descriptors, so the wait loop never has to sleep or poll.
 """
@@ -16,12 +20,18 @@ import select
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
 from typing import Any
 
 logger = logging.getLogger(__name__)
+
+NEW_PROCESS_GROUP: dict[str, Any] = (
+    {"process_group": 0} if sys.version_info >= (3, 11) else {"preexec_fn": os.setpgrp}
+)
+"""``Popen`` arguments that make the child lead a new process group."""
 
 CANCEL_REQUEST = 0
 """Byte ``SignalWakeup.notify`` writes for ``Executor.cancel()``: no signal has number 0."""

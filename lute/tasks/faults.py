@@ -11,6 +11,7 @@ import ctypes
 import logging
 import os
 import resource
+import select
 import signal
 import subprocess
 import threading
@@ -29,6 +30,9 @@ class Fault(Task):
 
     def _run(self) -> None:
         params = self._task_parameters
+        if params.release_fifo:
+            # Opened before announcing, so a releaser never waits for a Task that died.
+            self._release_fd = os.open(params.release_fifo, os.O_RDONLY | os.O_NONBLOCK)
         grandchild = None
         if params.mode == "grandchild":
             grandchild = subprocess.Popen(
@@ -50,10 +54,10 @@ class Fault(Task):
                 fifo.write(line)
 
     def _wait(self) -> None:
+        """Sleep ``seconds``, or less if a line arrives on the release FIFO."""
         params = self._task_parameters
         if params.release_fifo:
-            with open(params.release_fifo) as fifo:
-                fifo.readline()
+            select.select([self._release_fd], [], [], params.seconds)
         else:
             time.sleep(params.seconds)
 
