@@ -18,7 +18,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from conftest import REPO, run_lute, task_rows
+from conftest import run_lute, task_rows
 from faultkit import (
     SYNC_TIMEOUT_S,
     Fifo,
@@ -34,17 +34,6 @@ from faultkit import (
 from lute.execution.executor import Executor
 from lute.execution.process import process_state
 from lute.tasks.dataclasses import TaskResult, TaskStatus
-
-
-@pytest.fixture
-def in_process(monkeypatch, work_dir):
-    """Run executors here: children import this checkout; no outside database."""
-    monkeypatch.setenv(
-        "PYTHONPATH", os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
-    )
-    for name in ("LUTE_DB_URL", "LUTE_SOCKET", "LUTE_IPC_KEY", "LUTE_CONFIGPATH"):
-        monkeypatch.delenv(name, raising=False)
-    return work_dir
 
 
 def rows(work_dir: Path, table: str = "Fault") -> list[dict]:
@@ -335,3 +324,168 @@ def test_100_mb_on_both_streams_at_once_is_logged_whole(in_process, tmp_path):
     assert os.path.getsize(row["log_stderr"]) == size
     assert row["log_stdout"] == executor.analysis.log_paths["stdout"]
     assert_gone(read_pids(tmp_path / "pids"))
+
+
+# --- the Executor's own failures -------------------------------------------------
+
+
+def test_a_raising_hook_is_recorded_and_the_run_goes_on(in_process, tmp_path):
+    config = fault_config(tmp_path, in_process, {"mode": "sleep", "seconds": 0.01})
+    executor = Executor("Fault", time_limit=30)
+    hooks = HookLog(executor)
+
+    def broken(executor, msg):
+        raise ValueError("hook bug")
+
+    executor.add_hook("task_started", broken)
+
+    status = executor.execute_task(str(config))
+
+    assert status is TaskStatus.COMPLETED
+    assert ("task_done", "COMPLETED") in hooks.lifecycle()  # later hooks still run
+    [row] = rows(in_process)
+    assert row["result.task_status"] == "COMPLETED"
+    [error] = json.loads(row["executor_errors"])
+    assert error.startswith("hook task_started raised")
+    assert "ValueError: hook bug" in error
+    assert_gone(read_pids(tmp_path / "pids"))
+
+
+@pytest.mark.parametrize("when", ["before", "after"])
+def test_a_raising_tasklet_is_recorded_and_the_run_goes_on(in_process, tmp_path, when):
+    config = fault_config(tmp_path, in_process, {"mode": "sleep", "seconds": 0.01})
+    executor = Executor("Fault", time_limit=30)
+    hooks = HookLog(executor)
+
+    def broken_tasklet():
+        raise OSError("tasklet bug")
+
+    executor.add_tasklet(broken_tasklet, when=when)
+
+    status = executor.execute_task(str(config))
+
+    assert status is TaskStatus.COMPLETED
+    assert hooks.lifecycle()[-1] == ("task_done", "COMPLETED")
+    [row] = rows(in_process)
+    [error] = json.loads(row["executor_errors"])
+    assert error.startswith("tasklet broken_tasklet raised")
+    assert "OSError: tasklet bug" in error
+    assert_gone(read_pids(tmp_path / "pids"))
+
+
+class BrokenResults(Executor):
+    def _process_results(self) -> None:
+        raise RuntimeError("report bug")
+
+
+def test_raising_result_processing_is_logged_and_recorded(in_process, tmp_path, caplog):
+    config = fault_config(tmp_path, in_process, {"mode": "sleep", "seconds": 0.01})
+    executor = BrokenResults("Fault", time_limit=30)
+
+    status = executor.execute_task(str(config))
+
+    assert status is TaskStatus.COMPLETED
+    [row] = rows(in_process)
+    assert row["result.task_status"] == "COMPLETED"
+    [error] = json.loads(row["executor_errors"])
+    assert error.startswith("result processing raised")
+    assert "RuntimeError: report bug" in caplog.text
+    assert_gone(read_pids(tmp_path / "pids"))
+
+
+class BadInterpreter(Executor):
+    def _submit_cmd(self, entry: list[str], config_path: str) -> list[str]:
+        return [str(Path(__file__).parent / "no-such-python"), *entry, "-c", config_path]
+
+
+def test_a_process_that_cannot_start_is_recorded_as_failed(in_process, tmp_path):
+    config = fault_config(tmp_path, in_process, {})
+    executor = BadInterpreter("Fault", retries=1)
+    hooks = HookLog(executor)
+
+    status = executor.execute_task(str(config))
+
+    assert status is TaskStatus.FAILED
+    assert hooks.lifecycle() == [("task_failed", "FAILED")] * 2
+    recorded = rows(in_process)
+    assert [row["attempt"] for row in recorded] == [1, 2]
+    for row in recorded:
+        assert row["result.task_status"] == "FAILED"
+        assert row["exit_code"] is None
+        assert "could not start: FileNotFoundError" in row["result.summary"]
+        assert "could not start the Task process" in row["executor_errors"]
+    assert_no_run_files(in_process)
+
+
+class BrokenSetup(Executor):
+    def setup(self) -> None:
+        raise RuntimeError("no scratch space")
+
+
+def test_a_failing_setup_is_recorded_and_nothing_starts(in_process, tmp_path):
+    config = fault_config(tmp_path, in_process, {})
+    executor = BrokenSetup("Fault", retries=2)
+
+    status = executor.execute_task(str(config))
+
+    assert status is TaskStatus.FAILED
+    [row] = rows(in_process)
+    assert "the Executor's setup failed" in row["result.summary"]
+    assert "RuntimeError: no scratch space" in row["executor_errors"]
+    assert not (tmp_path / "pids").exists()
+
+
+# --- retries ---------------------------------------------------------------------
+
+
+def test_fails_twice_then_succeeds_with_two_retries(in_process, tmp_path):
+    config = fault_config(
+        tmp_path,
+        in_process,
+        {"mode": "fail_times", "fail_times": 2, "counter_file": str(tmp_path / "count")},
+    )
+    executor = Executor("Fault", time_limit=30, retries=2)
+    hooks = HookLog(executor)
+
+    status = executor.execute_task(str(config))
+
+    assert status is TaskStatus.COMPLETED
+    finals = [call for call in hooks.lifecycle() if call[0] in ("task_failed", "task_done")]
+    assert finals == [
+        ("task_failed", "FAILED"),
+        ("task_failed", "FAILED"),
+        ("task_done", "COMPLETED"),
+    ]
+    recorded = rows(in_process)
+    assert [row["attempt"] for row in recorded] == [1, 2, 3]
+    assert [row["result.task_status"] for row in recorded] == ["FAILED", "FAILED", "COMPLETED"]
+    assert len({row["run_id"] for row in recorded}) == 1
+    assert len({row["log_stderr"] for row in recorded}) == 3  # one log per attempt
+    assert "Fault attempt 2 fails" in Path(recorded[1]["log_stderr"]).read_text()
+    assert recorded[2]["result.summary"] == "succeeded on attempt 3"
+    assert_gone(read_pids(tmp_path / "pids"))
+
+
+def test_fails_three_times_with_two_retries(in_process, tmp_path):
+    config = fault_config(
+        tmp_path,
+        in_process,
+        {"mode": "fail_times", "fail_times": 3, "counter_file": str(tmp_path / "count")},
+    )
+    executor = Executor("Fault", time_limit=30, retries=2)
+
+    status = executor.execute_task(str(config))
+
+    assert status is TaskStatus.FAILED
+    recorded = rows(in_process)
+    assert [row["attempt"] for row in recorded] == [1, 2, 3]
+    assert [row["result.task_status"] for row in recorded] == ["FAILED"] * 3
+    assert (tmp_path / "count").read_text() == "3"
+
+
+def test_a_timed_out_attempt_is_not_retried(in_process, tmp_path):
+    config = fault_config(tmp_path, in_process, {"mode": "sleep"})
+    executor = Executor("Fault", time_limit=1.0, kill_grace=1.0, retries=2)
+
+    assert executor.execute_task(str(config)) is TaskStatus.TIMEDOUT
+    assert [row["result.task_status"] for row in rows(in_process)] == ["TIMEDOUT"]

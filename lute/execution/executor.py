@@ -588,12 +588,12 @@ class BaseExecutor:
             self._call_hook(hook, Message(result, hook.upper()))
         if result.task_status is TaskStatus.COMPLETED:
             self._run_tasklets("after")
-        desc.end_time = time.time()
-        self._store_configuration()
         try:
             self._process_results()
         except Exception:
             self._record_executor_error("result processing raised")
+        desc.end_time = time.time()
+        self._store_configuration()
         logger.info(
             "%s finished: %s (run %s, attempt %d)",
             self._task_name,
@@ -669,7 +669,11 @@ class BaseExecutor:
         """Called just before the Task process starts."""
 
     def _process_results(self) -> None:
-        """Called after the run is recorded, e.g. to publish reports."""
+        """Called once the status is final, just before the attempt is recorded.
+
+        Runs before recording so that what it adds to the result, and any
+        exception it raises, is in the record.
+        """
 
     def _hook_task_started(self, msg: Message) -> None:
         if isinstance(msg.contents, TaskResult):
