@@ -12,7 +12,7 @@ from pathlib import Path
 import faultkit
 import pytest
 from conftest import run_lute, task_rows
-from faultkit import fault_config
+from faultkit import assert_gone, fault_config, read_pids
 
 from lute.exceptions import ConfigurationError, ControlError, UnknownNameError
 from lute.execution.control import cancel_run, run_file
@@ -79,6 +79,7 @@ def test_to_dict_from_dict_round_trip_runs_identically(in_process, tmp_path):
         "stdout_log": "RUN-2.txt",
     }
     assert len(task_rows(in_process / "lute.db", "Fault")) == 4
+    assert_gone(read_pids(tmp_path / "pids"))
 
 
 def test_to_dict_refuses_what_cannot_be_rebuilt():

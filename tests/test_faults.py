@@ -314,10 +314,16 @@ def test_executor_passes_sigtstp_and_sigcont_to_the_task(lute_env, work_dir, tmp
 def test_100_mb_on_both_streams_at_once_is_logged_whole(in_process, tmp_path):
     config = fault_config(tmp_path, in_process, {"mode": "flood", "flood_mb": 100})
     executor = Executor("Fault", time_limit=120)
+    hooks = HookLog(executor)
 
     status = executor.execute_task(str(config))
 
     assert status is TaskStatus.COMPLETED
+    assert hooks.lifecycle() == [
+        ("task_started", "RUNNING"),
+        ("task_result", "COMPLETED"),
+        ("task_done", "COMPLETED"),
+    ]
     [row] = rows(in_process)
     size = 100 * 1024 * 1024
     assert os.path.getsize(row["log_stdout"]) == size
@@ -473,19 +479,27 @@ def test_fails_three_times_with_two_retries(in_process, tmp_path):
         {"mode": "fail_times", "fail_times": 3, "counter_file": str(tmp_path / "count")},
     )
     executor = Executor("Fault", time_limit=30, retries=2)
+    hooks = HookLog(executor)
 
     status = executor.execute_task(str(config))
 
     assert status is TaskStatus.FAILED
+    assert [call for call in hooks.lifecycle() if call[0] != "task_started"] == [
+        ("task_failed", "FAILED")
+    ] * 3
     recorded = rows(in_process)
     assert [row["attempt"] for row in recorded] == [1, 2, 3]
     assert [row["result.task_status"] for row in recorded] == ["FAILED"] * 3
     assert (tmp_path / "count").read_text() == "3"
+    assert_gone(read_pids(tmp_path / "pids"))
 
 
 def test_a_timed_out_attempt_is_not_retried(in_process, tmp_path):
     config = fault_config(tmp_path, in_process, {"mode": "sleep"})
     executor = Executor("Fault", time_limit=1.0, kill_grace=1.0, retries=2)
+    hooks = HookLog(executor)
 
     assert executor.execute_task(str(config)) is TaskStatus.TIMEDOUT
+    assert hooks.lifecycle()[-1] == ("task_cancelled", "TIMEDOUT")
     assert [row["result.task_status"] for row in rows(in_process)] == ["TIMEDOUT"]
+    assert_gone(read_pids(tmp_path / "pids"))

@@ -3,14 +3,13 @@
 ``execute_task`` validates the configuration, then runs up to ``retries + 1``
 attempts. Each attempt starts the Task process as the leader of a new
 process group (which then holds everything it starts; see
-``lute.execution.process``) and waits, with one selector, on
-everything that can happen: output on the child's stdout and stderr,
-connections and frames on the private socket, the child's exit (a pidfd), and
-signals to the Executor or cancel requests (a wake-up fd). Each message goes
-to the hook for its signal. When the child has exited and its channels are
-drained, the final status is decided from the messages, the exit status and
-what the Executor did (time limit, cancellation), after-tasklets run, and the
-attempt is recorded. Nothing of the Task's process group outlives the attempt.
+``lute.execution.process``) and hands it to a ``Supervisor``
+(``lute.execution.supervisor``), which waits without sleeping on its output,
+messages, exit and on signals, and leaves none of the group running. This
+module decides what the events mean: it keeps the record up to date with
+each message before calling the message's hook, decides the final status
+from the messages, the exit status and what the Supervisor did (time limit,
+cancellation), runs after-tasklets and records the attempt.
 
 Lifecycle signals and what they become:
 

@@ -108,7 +108,8 @@ def wait_for_exit(pids: list[int], timeout: float) -> list[int]:
     """Wait until every process in ``pids`` has exited; return those still running.
 
     Each process gets a pidfd, which becomes readable when it exits, whoever
-    its parent is; so this waits on events rather than polling.
+    its parent is; so this waits on events rather than polling. Where pidfds
+    are unavailable (kernels before 5.3, other systems) it does not wait.
     """
     deadline = time.monotonic() + timeout
     fds: dict[int, int] = {}
@@ -116,8 +117,8 @@ def wait_for_exit(pids: list[int], timeout: float) -> list[int]:
         for pid in pids:
             try:
                 fds[os.pidfd_open(pid)] = pid
-            except ProcessLookupError:
-                continue
+            except (AttributeError, OSError):
+                continue  # gone already, or no pidfds here
         while fds:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
