@@ -14,6 +14,7 @@ import pytest
 from conftest import run_lute, task_rows
 from faultkit import assert_gone, fault_config, read_pids
 
+import lute.plugins
 from lute.exceptions import ConfigurationError, ControlError, UnknownNameError
 from lute.execution.control import cancel_run, run_file
 from lute.execution.executor import BaseExecutor, Executor
@@ -119,8 +120,15 @@ def test_bad_options_are_refused_at_construction(options, message):
 
 @pytest.fixture
 def timing_plugin(monkeypatch):
-    """The TimingExecutor plugin, installed as a distribution with an entry point."""
+    """The TimingExecutor plugin, installed as a distribution with an entry point.
+
+    lute.plugins caches what it found per process; the cache is emptied so
+    the scan sees this distribution, and again so later tests do not.
+    """
     monkeypatch.syspath_prepend(str(PLUGINS))
+    lute.plugins._entry_points.cache_clear()
+    yield
+    lute.plugins._entry_points.cache_clear()
 
 
 def test_timing_executor_plugin_is_found_by_entry_point(timing_plugin, in_process, tmp_path):
@@ -153,7 +161,10 @@ def test_a_managed_task_can_name_a_plugin_executor(timing_plugin, tmp_path):
 def test_plugins_are_looked_up_only_when_asked_for(lute_env):
     script = (
         "import importlib.metadata as m\n"
-        "def scan(*a, **k): raise SystemExit('entry points scanned')\n"
+        "real = m.entry_points\n"
+        "def scan(*a, group='', **k):\n"
+        "    if group.startswith('lute.'): raise SystemExit(f'{group} scanned')\n"
+        "    return real(*a, group=group, **k)\n"
         "m.entry_points = scan\n"
         "import lute.cli, lute.execution.executor\n"
         "from lute.managed_tasks import get_managed_task\n"

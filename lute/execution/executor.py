@@ -46,6 +46,7 @@ from typing import Any
 
 from lute.exceptions import ConfigurationError
 from lute.execution.control import RunAdvert
+from lute.execution.elog_reporter import ElogReporter
 from lute.execution.environment import merge_environment, source_script
 from lute.execution.ipc import (
     LUTE_SIGNALS,
@@ -65,6 +66,7 @@ from lute.execution.run_logs import RunLogs, check_template, log_paths
 from lute.execution.supervisor import RunState, Supervisor
 from lute.io import db
 from lute.io.config import load_task_parameters
+from lute.io.elog import without_secrets
 from lute.io.models.base import TaskParameters
 from lute.tasks import registry
 from lute.tasks.dataclasses import DescribedAnalysis, TaskResult, TaskStatus
@@ -163,13 +165,21 @@ class BaseExecutor:
         self._wakeup: SignalWakeup | None = None
         self._advert: RunAdvert | None = None
         self._status_before_stop = TaskStatus.RUNNING
+        self._elog = ElogReporter(self._env)
+        self._env = without_secrets(self._env)
         self._analysis_desc = DescribedAnalysis(task_result=TaskResult(task_name))
+        self._socket_path: str | None = None
         self.add_default_hooks()
 
     @property
     def task_name(self) -> str:
         """The Task this Executor runs."""
         return self._task_name
+
+    @property
+    def socket_path(self) -> str | None:
+        """The socket the running Task reports on; ``None`` between runs."""
+        return self._socket_path
 
     @property
     def analysis(self) -> DescribedAnalysis:
@@ -442,6 +452,7 @@ class BaseExecutor:
                     sockets = stack.enter_context(SocketCommunicator(key))
                     run_logs = stack.enter_context(RunLogs(self._log_paths(params)))
                     desc.communicator_desc = [str(pipes), str(sockets)]
+                    self._socket_path = sockets.path
                     desc.log_paths = run_logs.paths
                     self._run_tasklets("before")
                     self._pre_task()
@@ -451,6 +462,7 @@ class BaseExecutor:
                     state.start_error = f"{type(err).__name__}: {err}"
                 else:
                     self._supervise(state, pipes, sockets, run_logs)
+            self._socket_path = None
         self._finalize_task(state)
         return desc.task_result.task_status
 
@@ -565,6 +577,7 @@ class BaseExecutor:
             self._hooks[name](self, msg)
         except Exception:
             self._record_executor_error(f"hook {name} raised")
+        self._elog.notify(name, self._analysis_desc)
 
     def _record_executor_error(self, what: str) -> None:
         """Log an Executor-side failure and keep it in the run's record."""
@@ -592,6 +605,7 @@ class BaseExecutor:
         except Exception:
             self._record_executor_error("result processing raised")
         desc.end_time = time.time()
+        self._elog.finish(desc)
         self._store_configuration()
         logger.info(
             "%s finished: %s (run %s, attempt %d)",
@@ -698,7 +712,10 @@ class BaseExecutor:
         result = self._analysis_desc.task_result
         logger.info("%s result: %s", self._task_name, result.summary)
         if result.payload not in ("", None):
-            logger.info("%s payload: %s", self._task_name, reprlib.repr(result.payload))
+            payload = (
+                result.payload if isinstance(result.payload, str) else _describe(result.payload)
+            )
+            logger.info("%s payload: %s", self._task_name, payload)
 
     def _hook_task_log(self, msg: Message) -> None:
         text = msg.contents if isinstance(msg.contents, str) else _describe(msg.contents)

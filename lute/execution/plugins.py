@@ -1,28 +1,24 @@
 """Executor plugins: find an Executor class by name, describe callables by import path.
 
 Packages add executors through the entry-point group ``lute.executors``
-(``MyExecutor = my_package.executors:MyExecutor``). The group is read only
-when a name is looked up that is neither built in nor a ``module:Class``
-path, so importing lute, or building a built-in managed task, never scans
-installed packages.
+(``MyExecutor = my_package.executors:MyExecutor``), read through
+``lute.plugins`` only when a name is looked up that is neither built in nor
+a ``module:Class`` path, so importing lute, or building a built-in managed
+task, never scans installed packages.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
-from importlib import metadata
 from typing import TYPE_CHECKING, Any
 
+from lute import plugins
 from lute.exceptions import ConfigurationError
 from lute.tasks.registry import import_object, unknown_name
 
 if TYPE_CHECKING:
     from lute.execution.executor import BaseExecutor
 
-logger = logging.getLogger(__name__)
-
-ENTRY_POINT_GROUP = "lute.executors"
 BUILTIN_EXECUTORS: dict[str, str] = {
     "Executor": "lute.execution.executor:Executor",
 }
@@ -30,8 +26,7 @@ BUILTIN_EXECUTORS: dict[str, str] = {
 
 def executor_names() -> list[str]:
     """Built-in and installed executor names (reads the entry points)."""
-    installed = {ep.name for ep in metadata.entry_points(group=ENTRY_POINT_GROUP)}
-    return sorted(installed | set(BUILTIN_EXECUTORS))
+    return sorted(set(plugins.names(plugins.EXECUTORS)) | set(BUILTIN_EXECUTORS))
 
 
 def executor_class(name: str) -> type[BaseExecutor]:
@@ -52,12 +47,9 @@ def executor_class(name: str) -> type[BaseExecutor]:
     elif name in BUILTIN_EXECUTORS:
         found = import_object(BUILTIN_EXECUTORS[name])
     else:
-        matches = metadata.entry_points(group=ENTRY_POINT_GROUP, name=name)
-        if not matches:
+        found = plugins.load(plugins.EXECUTORS, name)
+        if found is None:
             raise unknown_name("executor", name, executor_names())
-        entry = next(iter(matches))
-        logger.debug("executor %s from entry point %s", name, entry.value)
-        found = entry.load()
     if not (isinstance(found, type) and issubclass(found, BaseExecutor)):
         raise ConfigurationError(f"executor {name!r} is {found!r}, not a BaseExecutor subclass")
     return found
