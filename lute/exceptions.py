@@ -38,3 +38,7 @@ class TaskFailedError(LuteError):
 
 class ProtocolError(LuteError):
     """A peer broke the IPC wire protocol (bad frame, bad authentication)."""
+
+
+class ControlError(LuteError):
+    """A running managed task cannot be reached from here (cancelled, inspected)."""

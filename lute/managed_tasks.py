@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from lute import plugins
 from lute.exceptions import ConfigurationError
 from lute.execution.environment import ProgramEnvironment
-from lute.tasks.registry import import_object, unknown_name
+from lute.tasks.registry import unknown_name
 
 if TYPE_CHECKING:
     from lute.execution.executor import BaseExecutor
@@ -30,7 +30,8 @@ class ManagedTask:
 
     Attributes:
         task_name: The Task the Executor runs.
-        executor: ``"module:Class"`` of the Executor.
+        executor: The Executor class: ``"module:Class"``, a built-in name or
+            an installed plugin's name (entry-point group ``lute.executors``).
         options: Keyword arguments for the Executor's constructor.
         description: One line for listings.
         program_env: For third-party Tasks: the software environment the
@@ -68,8 +69,9 @@ class ManagedTask:
 
     def build(self) -> BaseExecutor:
         """A new Executor, ready to ``execute_task``."""
-        executor_cls = import_object(self.executor)
-        executor = executor_cls(self.task_name, **self.options)
+        from lute.execution.plugins import executor_class  # noqa: PLC0415 (keep lookups lazy)
+
+        executor = executor_class(self.executor)(self.task_name, **self.options)
         if self.program_env is not None:
             executor.update_environment(self.program_env.task_variables())
         return executor
@@ -96,6 +98,14 @@ MANAGED_TASKS: dict[str, ManagedTask] = {
     ),
     "ElogTester": ManagedTask(
         "TestElog", description="Returns a summary dict and an eLog summary report."
+    ),
+    "FaultTester": ManagedTask(
+        "Fault", options={"kill_grace": 1.0}, description="Misbehaves on request (tests)."
+    ),
+    "FaultBinaryTester": ManagedTask(
+        "FaultBinary",
+        options={"kill_grace": 0.5},
+        description="A third-party program that ignores SIGTERM (tests).",
     ),
 }
 

@@ -6,6 +6,8 @@ A package adds to lute by declaring entry points; nothing in lute is edited:
 * ``lute.models``: ``TaskName = "package.module:TaskNameParameters"``
 * ``lute.managed_tasks``: ``ManagedName = "package.module:OBJECT"``, where
   ``OBJECT`` is a ``lute.managed_tasks.ManagedTask`` or a dict of its fields.
+* ``lute.executors``: ``ExecutorName = "package.module:ExecutorClass"`` (see
+  ``lute.execution.plugins`` and docs/executors.md).
 
 Reading the installed packages' metadata takes time, so it happens only when
 asked: when a name is not built in, or when everything is listed. Importing
@@ -26,6 +28,7 @@ logger = logging.getLogger(__name__)
 TASKS = "lute.tasks"
 MODELS = "lute.models"
 MANAGED_TASKS = "lute.managed_tasks"
+EXECUTORS = "lute.executors"
 
 
 @functools.cache

@@ -47,6 +47,17 @@ def lute_env(work_dir: Path) -> dict[str, str]:
     return env
 
 
+@pytest.fixture
+def in_process(monkeypatch: pytest.MonkeyPatch, work_dir: Path) -> Path:
+    """Run executors here: children import this checkout; no outside database."""
+    monkeypatch.setenv(
+        "PYTHONPATH", os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
+    )
+    for name in ("LUTE_DB_URL", "LUTE_SOCKET", "LUTE_IPC_KEY", "LUTE_CONFIGPATH"):
+        monkeypatch.delenv(name, raising=False)
+    return work_dir
+
+
 def write_config(path: Path, tasks: dict[str, Any], header: dict[str, Any] | None = None) -> Path:
     """Write a two-document lute config."""
     header = {"title": "test", "experiment": "xpptest", "run": 7, **(header or {})}

@@ -1,36 +1,51 @@
 """Executors: run a Task in a subprocess, listen to it, decide and record the outcome.
 
-``execute_task`` validates the configuration, starts the Task process in its
-own process group, and then waits, with one selector, on everything that can
-happen: output on the child's stdout and stderr, connections and frames on
-the private socket, the child's exit (a pidfd), and signals to the Executor
-(a wake-up fd). Each message goes to the hook for its signal. When the child
-has exited and its channels are drained, the final status is decided from the
-messages and the exit status, after-tasklets run, and the run is recorded.
+``execute_task`` validates the configuration, then runs up to ``retries + 1``
+attempts. Each attempt starts the Task process as the leader of a new
+process group (which then holds everything it starts; see
+``lute.execution.process``) and hands it to a ``Supervisor``
+(``lute.execution.supervisor``), which waits without sleeping on its output,
+messages, exit and on signals, and leaves none of the group running. This
+module decides what the events mean: it keeps the record up to date with
+each message before calling the message's hook, decides the final status
+from the messages, the exit status and what the Supervisor did (time limit,
+cancellation), runs after-tasklets and records the attempt.
+
+Lifecycle signals and what they become:
+
+* time limit reached: SIGTERM (and SIGCONT, in case it is stopped) to the
+  group, SIGKILL after ``kill_grace``; status TIMEDOUT, hook ``task_cancelled``;
+* SIGTERM/SIGINT to the Executor, ``lute cancel`` or ``cancel()``: the same
+  to the group; status CANCELLED, hook ``task_cancelled``; a second request
+  kills at once;
+* the Task stopped (SIGTSTP/SIGSTOP): status STOPPED, hook ``task_stopped``;
+  continued: back to RUNNING, hook ``task_started`` with the ``TaskResult``
+  as contents (a first start carries the parameters instead);
+* SIGTSTP/SIGCONT to the Executor: forwarded to the group; after SIGTSTP the
+  Executor stops itself once the Task has stopped, so shell job control works.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import reprlib
-import selectors
 import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 import traceback
 import uuid
-from collections import deque
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from lute.exceptions import ConfigurationError
+from lute.execution.control import RunAdvert
 from lute.execution.elog_reporter import ElogReporter
 from lute.execution.environment import merge_environment, source_script
 from lute.execution.ipc import (
@@ -38,9 +53,17 @@ from lute.execution.ipc import (
     Message,
     PipeCommunicator,
     SocketCommunicator,
-    TextLine,
     new_key,
 )
+from lute.execution.plugins import callable_path, executor_class, import_path
+from lute.execution.process import (
+    CANCEL_REQUEST,
+    NEW_PROCESS_GROUP,
+    SignalWakeup,
+    signal_name,
+)
+from lute.execution.run_logs import RunLogs, check_template, log_paths
+from lute.execution.supervisor import RunState, Supervisor
 from lute.io import db
 from lute.io.config import load_task_parameters
 from lute.io.elog import without_secrets
@@ -53,9 +76,7 @@ logger = logging.getLogger(__name__)
 Hook = Callable[["BaseExecutor", Message], None]
 HOOK_NAMES: tuple[str, ...] = tuple(name.lower() for name in LUTE_SIGNALS)
 TASKLET_WHEN = ("before", "after")
-DRAIN_GRACE_S = 5.0
-"""After the Task exits, how long to wait for descendants still holding its pipes."""
-STDERR_TAIL_LINES = 20
+CANCEL_CODES = (signal.SIGINT, signal.SIGTERM, CANCEL_REQUEST)
 
 
 @dataclass
@@ -77,48 +98,73 @@ class Tasklet:
     set_summary: bool = False
 
 
-@dataclass
-class _RunState:
-    """What the wait loop tracks for one Task process."""
-
-    proc: subprocess.Popen[bytes]
-    deadline: float | None
-    kill_at: float | None = None
-    drain_until: float | None = None
-    exited: bool = False
-    timed_out: bool = False
-    cancelled_by: int | None = None
-    open_streams: int = 2
-    stderr_tail: deque[str] = field(default_factory=lambda: deque(maxlen=STDERR_TAIL_LINES))
-    hooks_fired: set[str] = field(default_factory=set)
-
-
 class BaseExecutor:
     """Runs one Task as a managed subprocess.
 
     Public methods check their input and delegate to protected hooks that
     subclasses override: ``_submit_cmd`` (the command line), ``_pre_task``,
-    ``_finalize_task`` and ``_process_results``.
+    ``_finalize_task``, ``_process_results`` and ``_options`` (constructor
+    arguments, for ``to_dict``). ``setup`` and ``teardown`` run once per
+    ``execute_task``, around all attempts.
 
     Args:
         task_name: Name of the Task to run (its class and config section).
         time_limit: Seconds before the Task is stopped; overrides the
             header's ``task_timeout`` when given.
         kill_grace: Seconds between the polite SIGTERM and SIGKILL.
+        retries: How many times a FAILED attempt is run again. CANCELLED and
+            TIMEDOUT attempts are not retried: a cancel is the user's intent,
+            and a Task that used up its time would most likely use it up again.
+        log_dir: Directory of the log files (template; default
+            ``logs/{task}`` in the work dir); see ``lute.execution.run_logs``.
+        log_stdout: File for the Task's stdout (template, relative to
+            ``log_dir`` or absolute).
+        log_stderr: File for the Task's stderr (template, as ``log_stdout``).
+
+    Raises:
+        ConfigurationError: An option is out of range or a template is invalid.
     """
 
     def __init__(
         self,
         task_name: str,
+        *,
         time_limit: float | None = None,
         kill_grace: float = 10.0,
+        retries: int = 0,
+        log_dir: str | None = None,
+        log_stdout: str | None = None,
+        log_stderr: str | None = None,
     ) -> None:
+        if time_limit is not None and time_limit <= 0:
+            raise ConfigurationError(f"time_limit={time_limit!r}: must be a positive number")
+        if kill_grace < 0:
+            raise ConfigurationError(f"kill_grace={kill_grace!r}: must not be negative")
+        if not isinstance(retries, int) or retries < 0:
+            raise ConfigurationError(f"retries={retries!r}: must be a whole number >= 0")
+        for option, template in (
+            ("log_dir", log_dir),
+            ("log_stdout", log_stdout),
+            ("log_stderr", log_stderr),
+        ):
+            if template is not None:
+                check_template(option, template)
         self._task_name = task_name
         self._time_limit = time_limit
         self._kill_grace = kill_grace
+        self._retries = retries
+        self._log_templates = {
+            "log_dir": log_dir,
+            "log_stdout": log_stdout,
+            "log_stderr": log_stderr,
+        }
         self._hooks: dict[str, Hook] = {}
         self._tasklets: list[Tasklet] = []
         self._env: dict[str, str] = dict(os.environ)
+        self._env_steps: list[dict[str, Any]] = []
+        self._wakeup: SignalWakeup | None = None
+        self._advert: RunAdvert | None = None
+        self._status_before_stop = TaskStatus.RUNNING
         self._elog = ElogReporter(self._env)
         self._env = without_secrets(self._env)
         self._analysis_desc = DescribedAnalysis(task_result=TaskResult(task_name))
@@ -137,7 +183,7 @@ class BaseExecutor:
 
     @property
     def analysis(self) -> DescribedAnalysis:
-        """The record of the current (or last) run."""
+        """The record of the current (or last) attempt."""
         return self._analysis_desc
 
     def add_default_hooks(self) -> None:
@@ -147,6 +193,9 @@ class BaseExecutor:
 
     def add_hook(self, event: str, hook: Hook) -> None:
         """Replace the function called when the Task sends ``event``.
+
+        The Executor keeps the run's status and result itself, so a hook is
+        free to do anything (or nothing) with the message.
 
         Args:
             event: A signal name such as ``task_started`` (any case).
@@ -172,8 +221,9 @@ class BaseExecutor:
     ) -> None:
         """Run ``tasklet(*args)`` in the Executor before or after the Task.
 
-        After-tasklets run only when the Task completed. An exception in a
-        tasklet is logged and recorded; it does not change the Task's status.
+        Before-tasklets run before every attempt; after-tasklets only when
+        the Task completed. An exception in a tasklet is logged and recorded;
+        it does not change the Task's status.
         """
         if when not in TASKLET_WHEN:
             raise ConfigurationError(
@@ -184,20 +234,138 @@ class BaseExecutor:
     def update_environment(self, env: dict[str, str], update_path: str = "prepend") -> None:
         """Set variables in the Task's environment; see ``merge_environment``."""
         self._env = merge_environment(self._env, env, update_path)
+        self._env_steps.append({"update": dict(env), "update_path": update_path})
 
     def shell_source(self, script: str) -> None:
         """Replace the Task's environment with the one ``script`` sets up."""
         self._env = source_script(script, self._env)
+        self._env_steps.append({"source": str(script)})
+
+    def setup(self) -> None:
+        """Prepare executor-specific resources; runs once before the first attempt.
+
+        An exception here is recorded as a FAILED run; the Task is not started.
+        """
+
+    def teardown(self) -> None:
+        """Release what ``setup`` prepared; runs once after the last attempt is recorded.
+
+        An exception here is logged; the run's record is already written.
+        """
+
+    def cancel(self) -> bool:
+        """Ask the running Task to end, as a SIGTERM to the Executor would.
+
+        Safe to call from another thread or from a hook. The attempt ends
+        CANCELLED and no retry follows.
+
+        Returns:
+            Whether a run was in progress to receive the request.
+        """
+        wakeup = self._wakeup
+        if wakeup is None:
+            return False
+        wakeup.notify(CANCEL_REQUEST)
+        return True
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-serialisable description that ``from_dict`` turns back into this Executor.
+
+        Environment changes are kept as the steps that made them (replayed
+        on the new host's environment, not copied); hooks and tasklets by
+        import path; default hooks are implied by the class.
+
+        Raises:
+            ConfigurationError: A hook or tasklet has no import path (a
+                lambda, a nested function, code in ``__main__``) or an option
+                or tasklet argument is not JSON-serialisable.
+        """
+        hooks = {
+            name: callable_path(hook, f"hook {name}")
+            for name, hook in self._hooks.items()
+            if hook is not getattr(type(self), f"_hook_{name}", None)
+        }
+        tasklets = [
+            {
+                "function": callable_path(tasklet.function, "tasklet"),
+                "args": list(tasklet.args),
+                "when": tasklet.when,
+                "set_result": tasklet.set_result,
+                "set_summary": tasklet.set_summary,
+            }
+            for tasklet in self._tasklets
+        ]
+        cls = type(self)
+        description = {
+            "executor": f"{cls.__module__}:{cls.__qualname__}",
+            "task_name": self._task_name,
+            "options": self._options(),
+            "environment": [dict(step) for step in self._env_steps],
+            "hooks": hooks,
+            "tasklets": tasklets,
+        }
+        try:
+            json.dumps(description)
+        except (TypeError, ValueError) as err:
+            raise ConfigurationError(
+                f"{cls.__name__}.to_dict: not JSON-serialisable: {err}"
+            ) from err
+        return description
+
+    @classmethod
+    def from_dict(cls, description: Mapping[str, Any]) -> BaseExecutor:
+        """Build the Executor ``to_dict`` described, e.g. on a batch node.
+
+        Raises:
+            ConfigurationError: The description is incomplete, names an
+                unknown class, hook or tasklet, or a class that is not ``cls``
+                or a subclass of it.
+        """
+        try:
+            executor_cls = executor_class(description["executor"])
+            if not issubclass(executor_cls, cls):
+                raise ConfigurationError(
+                    f"{description['executor']} is not a {cls.__name__}; cannot rebuild it as one"
+                )
+            executor = executor_cls(description["task_name"], **description.get("options", {}))
+            for step in description.get("environment", []):
+                if "source" in step:
+                    executor.shell_source(step["source"])
+                else:
+                    executor.update_environment(step["update"], step["update_path"])
+            for name, path in description.get("hooks", {}).items():
+                executor.add_hook(name, import_path(path))
+            for tasklet in description.get("tasklets", []):
+                executor.add_tasklet(
+                    import_path(tasklet["function"]),
+                    tuple(tasklet["args"]),
+                    tasklet["when"],
+                    tasklet["set_result"],
+                    tasklet["set_summary"],
+                )
+        except (KeyError, TypeError) as err:
+            raise ConfigurationError(f"invalid executor description: {err!r}") from err
+        return executor
+
+    def _options(self) -> dict[str, Any]:
+        """The constructor's keyword arguments; subclasses add theirs."""
+        return {
+            "time_limit": self._time_limit,
+            "kill_grace": self._kill_grace,
+            "retries": self._retries,
+            **self._log_templates,
+        }
 
     def execute_task(self, config_path: str | None = None) -> TaskStatus:
-        """Run the Task to its end and record it.
+        """Run the Task to its end, retrying failures, and record every attempt.
 
         Args:
             config_path: The YAML configuration; defaults to
                 ``$LUTE_CONFIGPATH``.
 
         Returns:
-            The final status. Callers exit non-zero unless it is COMPLETED.
+            The last attempt's status. Callers exit non-zero unless it is
+            COMPLETED.
 
         Raises:
             ConfigurationError: The configuration is missing or invalid. Nothing
@@ -208,171 +376,201 @@ class BaseExecutor:
             raise ConfigurationError("no configuration: pass -c CONFIG or set LUTE_CONFIGPATH")
         model = registry.parameter_model(self._task_name)
         params = load_task_parameters(path, self._task_name, model)
-        self._analysis_desc = DescribedAnalysis(
+        run_id = uuid.uuid4().hex
+        config = str(Path(path).resolve())
+        work_dir = params.lute_config.work_dir
+        logger.info(
+            "%s: run %s (cancel with: lute cancel %s --work-dir %s)",
+            self._task_name,
+            run_id,
+            run_id,
+            work_dir,
+        )
+        with SignalWakeup() as wakeup, RunAdvert(work_dir, run_id, self._task_name) as advert:
+            self._wakeup, self._advert = wakeup, advert
+            try:
+                status = self._attempts(params, config, run_id)
+            finally:
+                self._wakeup = self._advert = None
+                try:
+                    self.teardown()
+                except Exception:
+                    logger.exception(
+                        "%s.teardown raised (the run is recorded)", type(self).__name__
+                    )
+        return status
+
+    def _attempts(self, params: TaskParameters, config: str, run_id: str) -> TaskStatus:
+        try:
+            self.setup()
+        except Exception:
+            self._analysis_desc = self._describe_attempt(params, config, run_id, 1)
+            self._record_executor_error(f"{type(self).__name__}.setup raised")
+            return self._execute(params, blocked="the Executor's setup failed")
+        for attempt in range(1, self._retries + 2):
+            self._analysis_desc = self._describe_attempt(params, config, run_id, attempt)
+            status = self._execute(params)
+            if not self._retry_after(status, attempt):
+                return status
+        return status
+
+    def _describe_attempt(
+        self, params: TaskParameters, config: str, run_id: str, attempt: int
+    ) -> DescribedAnalysis:
+        desc = DescribedAnalysis(
             task_result=TaskResult(self._task_name),
             task_parameters=params,
             host=socket.gethostname(),
-            run_id=uuid.uuid4().hex,
+            run_id=run_id,
+            attempt=attempt,
             slurm_job_id=os.environ.get("SLURM_JOB_ID"),
         )
-        self._analysis_desc.task_env = {**self._env, "LUTE_CONFIGPATH": str(Path(path).resolve())}
-        return self._execute(params)
+        desc.task_env = {**self._env, "LUTE_CONFIGPATH": config}
+        return desc
 
-    def _execute(self, params: TaskParameters) -> TaskStatus:
+    def _retry_after(self, status: TaskStatus, attempt: int) -> bool:
+        if status is not TaskStatus.FAILED or attempt > self._retries:
+            return False
+        wakeup = self._wakeup
+        if wakeup is not None and any(code in CANCEL_CODES for code in wakeup.drain()):
+            logger.warning("%s: cancelled after attempt %d; not retrying", self._task_name, attempt)
+            return False
+        logger.warning(
+            "%s: attempt %d of %d failed; retrying", self._task_name, attempt, self._retries + 1
+        )
+        return True
+
+    def _execute(self, params: TaskParameters, blocked: str | None = None) -> TaskStatus:
+        """Run one attempt; ``blocked`` says why it must not start at all."""
         desc = self._analysis_desc
-        limit = self._time_limit or params.lute_config.task_timeout
+        state = RunState(start_error=blocked)
         key = new_key()
         pipes = PipeCommunicator(key)
-        with (
-            SocketCommunicator(key) as sockets,
-            _RunLogs(Path(params.lute_config.work_dir), self._task_name, desc.run_id) as run_logs,
-            _SignalWakeup() as wakeup,
-        ):
-            desc.communicator_desc = [str(pipes), str(sockets)]
-            self._socket_path = sockets.path
-            desc.log_paths = run_logs.paths
-            self._run_tasklets("before")
-            self._pre_task()
-            env = {**desc.task_env, **sockets.environment(), "LUTE_RUN_ID": desc.run_id}
-            command = self._submit_cmd(self._task_entry(), desc.task_env["LUTE_CONFIGPATH"])
-            logger.debug("starting Task process: %s", command)
-            proc = subprocess.Popen(
-                command,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                env=env,
-                start_new_session=True,
-            )
-            desc.start_time = time.time()
-            state = _RunState(proc, deadline=time.monotonic() + limit if limit else None)
-            try:
-                self._wait(state, pipes, sockets, run_logs, wakeup)
-            except Exception:
-                self._record_executor_error("the Executor's wait loop failed")
-            finally:
-                _kill_group(proc, signal.SIGKILL, leftovers_only=True)
-                proc.wait()
-                self._socket_path = None
+        with contextlib.ExitStack() as stack:
+            if blocked is None:
+                try:
+                    sockets = stack.enter_context(SocketCommunicator(key))
+                    run_logs = stack.enter_context(RunLogs(self._log_paths(params)))
+                    desc.communicator_desc = [str(pipes), str(sockets)]
+                    self._socket_path = sockets.path
+                    desc.log_paths = run_logs.paths
+                    self._run_tasklets("before")
+                    self._pre_task()
+                    state.proc = self._start(sockets)
+                except Exception as err:
+                    self._record_executor_error("could not start the Task process")
+                    state.start_error = f"{type(err).__name__}: {err}"
+                else:
+                    self._supervise(state, pipes, sockets, run_logs)
+            self._socket_path = None
         self._finalize_task(state)
         return desc.task_result.task_status
 
-    def _wait(
+    def _log_paths(self, params: TaskParameters) -> dict[str, Path]:
+        desc = self._analysis_desc
+        return log_paths(
+            params.lute_config.work_dir,
+            self._task_name,
+            desc.run_id,
+            desc.attempt,
+            **self._log_templates,
+        )
+
+    def _start(self, sockets: SocketCommunicator) -> subprocess.Popen[bytes]:
+        desc = self._analysis_desc
+        env = {**desc.task_env, **sockets.environment(), "LUTE_RUN_ID": desc.run_id}
+        command = self._submit_cmd(self._task_entry(), desc.task_env["LUTE_CONFIGPATH"])
+        logger.debug("starting Task process: %s", command)
+        proc = subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+            **NEW_PROCESS_GROUP,
+        )
+        desc.start_time = time.time()
+        logger.info(
+            "%s: attempt %d of run %s started (pid %d); logs: %s",
+            self._task_name,
+            desc.attempt,
+            desc.run_id,
+            proc.pid,
+            ", ".join(desc.log_paths.values()),
+        )
+        if self._advert is not None:
+            self._advert.publish(proc.pid, desc.attempt)
+        return proc
+
+    def _supervise(
         self,
-        state: _RunState,
+        state: RunState,
         pipes: PipeCommunicator,
         sockets: SocketCommunicator,
-        run_logs: _RunLogs,
-        wakeup: _SignalWakeup,
+        run_logs: RunLogs,
     ) -> None:
-        proc = state.proc
-        streams = {"stdout": proc.stdout, "stderr": proc.stderr}
-        with selectors.DefaultSelector() as selector, _exit_notifier(proc) as exit_fd:
-            for name, stream in streams.items():
-                pipes.watch(name, stream.fileno())
-                selector.register(stream, selectors.EVENT_READ, ("pipe", name))
-            selector.register(sockets.listener, selectors.EVENT_READ, ("listen", None))
-            selector.register(exit_fd, selectors.EVENT_READ, ("exit", None))
-            if wakeup.fd is not None:
-                selector.register(wakeup.fd, selectors.EVENT_READ, ("signal", None))
-            while not self._finished(state, sockets):
-                for key, _ in selector.select(self._next_timeout(state)):
-                    kind, name = key.data
-                    if kind == "pipe":
-                        self._on_pipe(state, pipes, key, selector, run_logs)
-                    elif kind == "listen":
-                        conn = sockets.accept()
-                        if conn is not None:
-                            selector.register(conn, selectors.EVENT_READ, ("conn", None))
-                    elif kind == "conn":
-                        open_, messages = sockets.read(key.fd)
-                        if not open_:
-                            selector.unregister(key.fileobj)
-                        for message in messages:
-                            self._dispatch(state, message)
-                    elif kind == "exit":
-                        selector.unregister(exit_fd)
-                        proc.wait()
-                        state.exited = True
-                        state.drain_until = time.monotonic() + DRAIN_GRACE_S
-                    elif kind == "signal":
-                        self._on_signal(state, wakeup.drain())
-                self._check_deadlines(state)
+        """Wait for the attempt to end; the Supervisor leaves no process behind."""
+        header = self._analysis_desc.task_parameters.lute_config
+        state.limit = self._time_limit or header.task_timeout
+        supervisor = Supervisor(
+            state,
+            pipes,
+            sockets,
+            run_logs,
+            wakeup=self._wakeup,
+            kill_grace=self._kill_grace,
+            task_name=self._task_name,
+            on_message=lambda msg: self._dispatch(state, msg),
+            on_stopped=self._on_stopped,
+            on_continued=self._on_continued,
+        )
+        try:
+            supervisor.run()
+        except Exception:
+            self._record_executor_error("the Executor's wait loop failed")
 
-    def _finished(self, state: _RunState, sockets: SocketCommunicator) -> bool:
-        if not state.exited:
-            return False
-        drained = state.open_streams == 0 and not any(True for _ in sockets.connections())
-        if drained:
-            return True
-        if state.drain_until is not None and time.monotonic() >= state.drain_until:
-            logger.warning(
-                "Task exited but its output streams stayed open %.0fs "
-                "(a descendant process holds them); stopping the read",
-                DRAIN_GRACE_S,
-            )
-            return True
-        return False
-
-    @staticmethod
-    def _next_timeout(state: _RunState) -> float | None:
-        moments = [t for t in (state.deadline, state.kill_at, state.drain_until) if t]
-        if not moments:
-            return None
-        return max(0.0, min(moments) - time.monotonic())
-
-    def _check_deadlines(self, state: _RunState) -> None:
-        now = time.monotonic()
-        if state.exited:
+    def _on_stopped(self) -> None:
+        result = self._analysis_desc.task_result
+        if result.task_status is TaskStatus.STOPPED:
             return
-        if state.deadline is not None and now >= state.deadline and not state.timed_out:
-            logger.error("Task exceeded its time limit; stopping it")
-            state.timed_out = True
-            state.deadline = None
-            _kill_group(state.proc, signal.SIGTERM)
-            state.kill_at = now + self._kill_grace
-        elif state.kill_at is not None and now >= state.kill_at:
-            logger.error("Task still running %.0fs after SIGTERM; killing it", self._kill_grace)
-            _kill_group(state.proc, signal.SIGKILL)
-            state.kill_at = None
+        self._status_before_stop = result.task_status
+        result.task_status = TaskStatus.STOPPED
+        self._call_hook("task_stopped", Message(result, "TASK_STOPPED"))
 
-    def _on_signal(self, state: _RunState, signums: list[int]) -> None:
-        for signum in signums:
-            if state.exited:
-                continue
-            logger.warning("Executor received %s; cancelling the Task", signal.Signals(signum).name)
-            state.cancelled_by = signum
-            _kill_group(state.proc, signal.SIGTERM)
-            if state.kill_at is None:
-                state.kill_at = time.monotonic() + self._kill_grace
+    def _on_continued(self) -> None:
+        result = self._analysis_desc.task_result
+        if result.task_status is not TaskStatus.STOPPED:
+            return
+        result.task_status = self._status_before_stop
+        self._call_hook("task_started", Message(result, "TASK_STARTED"))
 
-    def _on_pipe(
-        self,
-        state: _RunState,
-        pipes: PipeCommunicator,
-        key: selectors.SelectorKey,
-        selector: selectors.BaseSelector,
-        run_logs: _RunLogs,
-    ) -> None:
-        data, items = pipes.read(key.fd)
-        if not data:
-            selector.unregister(key.fileobj)
-            key.fileobj.close()
-            state.open_streams -= 1
-        task_logger = logging.getLogger(f"lute.task.{self._task_name}")
-        for item in items:
-            if isinstance(item, TextLine):
-                run_logs.write(item)
-                if item.stream == "stderr":
-                    state.stderr_tail.append(item.text)
-                task_logger.info("%s", item.text)
-            else:
-                self._dispatch(state, item)
-
-    def _dispatch(self, state: _RunState, msg: Message) -> None:
+    def _dispatch(self, state: RunState, msg: Message) -> None:
         name = (msg.signal or "TASK_LOG").lower()
+        # A message proves the Task runs, even if its SIGCHLD is not read yet.
+        self._on_continued()
+        try:
+            self._track(msg)
+        except Exception:
+            self._record_executor_error(f"could not take in the Task's {name} message")
         state.hooks_fired.add(name)
         self._call_hook(name, msg)
+
+    def _track(self, msg: Message) -> None:
+        """Keep the record up to date with a Task's message, before any hook runs."""
+        desc = self._analysis_desc
+        if msg.signal == "TASK_STARTED":
+            if isinstance(msg.contents, TaskParameters):
+                desc.task_parameters = msg.contents
+                declared = msg.contents.result_from_parameters()
+                if declared is not None:
+                    desc.task_result.payload = declared
+                desc.task_result.impl_schemas = type(msg.contents).impl_schemas
+            desc.task_result.task_status = TaskStatus.RUNNING
+        elif msg.signal in ("TASK_FAILED", "TASK_RESULT"):
+            if isinstance(msg.contents, TaskResult):
+                self._adopt_result(msg.contents)
+            if msg.signal == "TASK_FAILED":
+                desc.task_result.task_status = TaskStatus.FAILED
 
     def _call_hook(self, name: str, msg: Message) -> None:
         try:
@@ -387,42 +585,60 @@ class BaseExecutor:
         logger.error("%s", text)
         self._analysis_desc.executor_errors.append(text)
 
-    def _finalize_task(self, state: _RunState) -> None:
+    def _finalize_task(self, state: RunState) -> None:
         """Decide the final status, fire its hook, run after-tasklets, record."""
         desc = self._analysis_desc
-        result = desc.task_result
-        code = state.proc.returncode
+        code = state.proc.returncode if state.proc is not None else None
         desc.exit_code = code
-        if state.timed_out:
-            result.task_status = TaskStatus.TIMEDOUT
-            hook = "task_cancelled"
-        elif state.cancelled_by is not None:
-            result.task_status = TaskStatus.CANCELLED
-            hook = "task_cancelled"
-        elif code != 0:
-            result.task_status = TaskStatus.FAILED
-            hook = "task_failed"
-        elif result.task_status is TaskStatus.FAILED:
-            hook = "task_failed"
-        else:
-            if result.task_status is not TaskStatus.COMPLETED:
-                logger.debug("Task exited 0 without a result; assuming COMPLETED")
-            result.task_status = TaskStatus.COMPLETED
-            hook = "task_done"
-        if result.task_status is not TaskStatus.COMPLETED and not result.summary:
-            result.summary = _failure_summary(result.task_status, code, state.stderr_tail)
+        status, hook, reason = self._outcome(state, code)
+        result = desc.task_result
+        result.task_status = status
+        if reason is not None and isinstance(result.summary, str):
+            detail = result.summary or "\n".join(state.stderr_tail)
+            result.summary = f"Task {reason}" + (f"\n{detail}" if detail else "")
         if hook not in state.hooks_fired:
             self._call_hook(hook, Message(result, hook.upper()))
         if result.task_status is TaskStatus.COMPLETED:
             self._run_tasklets("after")
-        desc.end_time = time.time()
-        self._elog.finish(desc)
-        self._store_configuration()
         try:
             self._process_results()
         except Exception:
             self._record_executor_error("result processing raised")
-        logger.info("%s finished: %s", self._task_name, result.task_status.value)
+        desc.end_time = time.time()
+        self._elog.finish(desc)
+        self._store_configuration()
+        logger.info(
+            "%s finished: %s (run %s, attempt %d)",
+            self._task_name,
+            result.task_status.value,
+            desc.run_id,
+            desc.attempt,
+        )
+
+    def _outcome(self, state: RunState, code: int | None) -> tuple[TaskStatus, str, str | None]:
+        """Final status, the hook that announces it, and why it is not COMPLETED."""
+        if state.proc is None:
+            return TaskStatus.FAILED, "task_failed", f"could not start: {state.start_error}"
+        if state.timed_out:
+            return (
+                TaskStatus.TIMEDOUT,
+                "task_cancelled",
+                f"exceeded its time limit of {state.limit:g}s",
+            )
+        if state.cancelled_by is not None:
+            why = (
+                "Executor.cancel() was called"
+                if state.cancelled_by == CANCEL_REQUEST
+                else f"the Executor received {signal_name(state.cancelled_by)}"
+            )
+            return TaskStatus.CANCELLED, "task_cancelled", f"was cancelled ({why})"
+        if code is not None and code < 0:
+            return TaskStatus.FAILED, "task_failed", f"was killed by {signal_name(-code)}"
+        if code:
+            return TaskStatus.FAILED, "task_failed", f"exited with code {code}"
+        if self._analysis_desc.task_result.task_status is TaskStatus.FAILED:
+            return TaskStatus.FAILED, "task_failed", "reported a failure"
+        return TaskStatus.COMPLETED, "task_done", None
 
     def _run_tasklets(self, when: str) -> None:
         result = self._analysis_desc.task_result
@@ -466,29 +682,22 @@ class BaseExecutor:
         """Called just before the Task process starts."""
 
     def _process_results(self) -> None:
-        """Called after the run is recorded, e.g. to publish reports."""
+        """Called once the status is final, just before the attempt is recorded.
+
+        Runs before recording so that what it adds to the result, and any
+        exception it raises, is in the record.
+        """
 
     def _hook_task_started(self, msg: Message) -> None:
-        desc = self._analysis_desc
-        if isinstance(msg.contents, TaskParameters):
-            desc.task_parameters = msg.contents
-        params = desc.task_parameters
-        if params is not None:
-            declared = params.result_from_parameters()
-            if declared is not None:
-                desc.task_result.payload = declared
-            desc.task_result.impl_schemas = type(params).impl_schemas
-        desc.task_result.task_status = TaskStatus.RUNNING
-        logger.info("%s started", self._task_name)
+        if isinstance(msg.contents, TaskResult):
+            logger.info("%s resumed", self._task_name)
+        else:
+            logger.info("%s started", self._task_name)
 
     def _hook_task_failed(self, msg: Message) -> None:
-        if isinstance(msg.contents, TaskResult):
-            self._adopt_result(msg.contents)
-        self._analysis_desc.task_result.task_status = TaskStatus.FAILED
         logger.error("%s failed", self._task_name)
 
     def _hook_task_stopped(self, msg: Message) -> None:
-        self._analysis_desc.task_result.task_status = TaskStatus.STOPPED
         logger.warning("%s stopped", self._task_name)
 
     def _hook_task_done(self, msg: Message) -> None:
@@ -500,8 +709,6 @@ class BaseExecutor:
         )
 
     def _hook_task_result(self, msg: Message) -> None:
-        if isinstance(msg.contents, TaskResult):
-            self._adopt_result(msg.contents)
         result = self._analysis_desc.task_result
         logger.info("%s result: %s", self._task_name, result.summary)
         if result.payload not in ("", None):
@@ -545,127 +752,3 @@ def _brief(value: Any, short: reprlib.Repr) -> str:
     if shape is not None and hasattr(value, "dtype"):
         return f"<array shape={tuple(shape)} dtype={value.dtype}>"
     return short.repr(value)
-
-
-def _failure_summary(status: TaskStatus, code: int | None, tail: deque[str]) -> str:
-    if status is TaskStatus.TIMEDOUT:
-        reason = "exceeded its time limit"
-    elif status is TaskStatus.CANCELLED:
-        reason = "was cancelled"
-    elif code is not None and code < 0:
-        reason = f"was killed by {signal.Signals(-code).name}"
-    else:
-        reason = f"exited with code {code}"
-    lines = "\n".join(tail)
-    return f"Task {reason}" + (f"; last stderr lines:\n{lines}" if lines else "")
-
-
-def _kill_group(proc: subprocess.Popen[bytes], signum: int, leftovers_only: bool = False) -> None:
-    """Signal the Task's whole process group (it leads its own session)."""
-    try:
-        os.killpg(proc.pid, signum)
-    except (ProcessLookupError, PermissionError):
-        return
-    if leftovers_only:
-        logger.warning("killed processes the Task left running")
-
-
-@contextlib.contextmanager
-def _exit_notifier(proc: subprocess.Popen[bytes]) -> Iterator[int]:
-    """A file descriptor that becomes readable when ``proc`` exits."""
-    if hasattr(os, "pidfd_open"):
-        fd = os.pidfd_open(proc.pid)
-        try:
-            yield fd
-        finally:
-            os.close(fd)
-        return
-    read_fd, write_fd = os.pipe()
-
-    def wait() -> None:
-        proc.wait()
-        os.close(write_fd)
-
-    threading.Thread(target=wait, daemon=True).start()
-    try:
-        yield read_fd
-    finally:
-        os.close(read_fd)
-
-
-class _SignalWakeup:
-    """Turns SIGINT/SIGTERM to the Executor into readable bytes for the selector.
-
-    Handlers are installed only in the main thread (Python's rule); elsewhere
-    ``fd`` is ``None`` and signals keep their previous handling.
-    """
-
-    SIGNALS = (signal.SIGINT, signal.SIGTERM)
-
-    def __init__(self) -> None:
-        self.fd: int | None = None
-        self._pair: tuple[socket.socket, socket.socket] | None = None
-        self._previous: dict[int, Any] = {}
-        self._previous_fd = -1
-
-    def __enter__(self) -> _SignalWakeup:
-        if threading.current_thread() is not threading.main_thread():
-            return self
-        reader, writer = socket.socketpair()
-        reader.setblocking(False)
-        writer.setblocking(False)
-        self._pair = (reader, writer)
-        self._previous_fd = signal.set_wakeup_fd(writer.fileno(), warn_on_full_buffer=False)
-        for signum in self.SIGNALS:
-            self._previous[signum] = signal.signal(signum, _note_signal)
-        self.fd = reader.fileno()
-        return self
-
-    def drain(self) -> list[int]:
-        """The signals received since the last call."""
-        if self._pair is None:
-            return []
-        try:
-            data = self._pair[0].recv(4096)
-        except BlockingIOError:
-            return []
-        return [b for b in data if b in self.SIGNALS]
-
-    def __exit__(self, *exc_info: object) -> None:
-        if self._pair is None:
-            return
-        signal.set_wakeup_fd(self._previous_fd)
-        for signum, handler in self._previous.items():
-            signal.signal(signum, handler)
-        for sock in self._pair:
-            sock.close()
-
-
-def _note_signal(signum: int, frame: Any) -> None:
-    """Signal handler: the byte written to the wake-up fd is the whole job."""
-
-
-class _RunLogs:
-    """The run's stdout and stderr text, kept in files named by run id."""
-
-    def __init__(self, work_dir: Path, task_name: str, run_id: str) -> None:
-        directory = work_dir / "logs" / task_name
-        self.paths = {
-            "stdout": str(directory / f"{run_id}.out"),
-            "stderr": str(directory / f"{run_id}.err"),
-        }
-        self._directory = directory
-        self._files: dict[str, IO[str]] = {}
-
-    def __enter__(self) -> _RunLogs:
-        self._directory.mkdir(parents=True, exist_ok=True)
-        for stream, path in self.paths.items():
-            self._files[stream] = open(path, "w", encoding="utf-8")
-        return self
-
-    def write(self, line: TextLine) -> None:
-        self._files[line.stream].write(line.text + "\n")
-
-    def __exit__(self, *exc_info: object) -> None:
-        for handle in self._files.values():
-            handle.close()

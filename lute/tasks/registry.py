@@ -31,6 +31,8 @@ BUILTIN_TASKS: dict[str, str] = {
     "TestThirdParty": THIRD_PARTY_TASK,
     "TestTemplate": THIRD_PARTY_TASK,
     "TestElog": "lute.tasks.test:TestElog",
+    "Fault": "lute.tasks.faults:Fault",
+    "FaultBinary": THIRD_PARTY_TASK,
 }
 
 BUILTIN_MODELS: dict[str, str] = {
@@ -43,6 +45,8 @@ BUILTIN_MODELS: dict[str, str] = {
     "TestThirdParty": "lute.io.models.tests:TestThirdPartyParameters",
     "TestTemplate": "lute.io.models.tests:TestTemplateParameters",
     "TestElog": "lute.io.models.tests:TestElogParameters",
+    "Fault": "lute.io.models.faults:FaultParameters",
+    "FaultBinary": "lute.io.models.faults:FaultBinaryParameters",
 }
 
 

@@ -1,0 +1,148 @@
+"""Reach a running managed task from outside: the run file and ``cancel_run``.
+
+While it runs, an Executor advertises itself in ``<work_dir>/runs/<run_id>.json``:
+host, Executor pid and start time, the Task's process group, the attempt and
+when it started. The file is written atomically (a temporary file renamed
+over it), rewritten for each attempt and removed when the run ends, so a
+reader never sees half of it and a listing of ``runs/`` is the set of live
+runs (plus the file of an Executor that was killed outright, which
+``cancel_run`` recognises as stale).
+
+Cancelling sends SIGTERM to the Executor, which forwards it to the Task's
+group, records the run as CANCELLED and exits, exactly as for ``scancel``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import re
+import signal
+import socket
+import time
+from pathlib import Path
+from typing import Any
+
+from lute.exceptions import ControlError
+from lute.execution.process import process_start_ticks
+from lute.tasks.registry import unknown_name
+
+logger = logging.getLogger(__name__)
+
+RUNS_DIR = "runs"
+_RUN_ID = re.compile(r"^[A-Za-z0-9_.-]+$")
+
+
+def run_file(work_dir: str | os.PathLike[str], run_id: str) -> Path:
+    """Where run ``run_id`` is advertised."""
+    return Path(work_dir) / RUNS_DIR / f"{run_id}.json"
+
+
+class RunAdvert:
+    """The run file of one run, from the first attempt to the end of the run.
+
+    Args:
+        work_dir: The run's work directory.
+        run_id: The run's id.
+        task_name: The Task it runs, for listings.
+    """
+
+    def __init__(self, work_dir: str, run_id: str, task_name: str) -> None:
+        self.path = run_file(work_dir, run_id)
+        self._info: dict[str, Any] = {
+            "run_id": run_id,
+            "task": task_name,
+            "work_dir": str(work_dir),
+            "host": socket.gethostname(),
+            "executor_pid": os.getpid(),
+            "executor_start_ticks": process_start_ticks(os.getpid()),
+        }
+
+    def publish(self, task_pgid: int, attempt: int) -> None:
+        """Advertise the attempt now running; failures are logged, never raised.
+
+        A run that cannot be advertised still runs: it just cannot be
+        cancelled by id.
+        """
+        info = {**self._info, "task_pgid": task_pgid, "attempt": attempt, "start": time.time()}
+        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            tmp.write_text(json.dumps(info, indent=1), encoding="utf-8")
+            tmp.replace(self.path)
+        except OSError as err:
+            logger.warning(
+                "cannot advertise run in %s (lute cancel will not find it): %s", self.path, err
+            )
+
+    def __enter__(self) -> RunAdvert:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            self.path.unlink()
+
+
+def running_ids(work_dir: str | os.PathLike[str]) -> list[str]:
+    """Ids of the runs advertised in ``work_dir``."""
+    directory = Path(work_dir) / RUNS_DIR
+    if not directory.is_dir():
+        return []
+    return sorted(path.stem for path in directory.glob("*.json"))
+
+
+def read_run(run_id: str, work_dir: str | os.PathLike[str]) -> dict[str, Any]:
+    """The advertisement of run ``run_id``.
+
+    Raises:
+        UnknownNameError: No run with that id is advertised in ``work_dir``.
+        ControlError: The run file cannot be read.
+    """
+    if not _RUN_ID.match(run_id):
+        raise unknown_name("run id", run_id, running_ids(work_dir))
+    path = run_file(work_dir, run_id)
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise unknown_name(
+            f"run id (in {Path(work_dir) / RUNS_DIR})", run_id, running_ids(work_dir)
+        ) from None
+    except (OSError, ValueError) as err:
+        raise ControlError(f"{path}: cannot read the run file: {err}") from err
+
+
+def cancel_run(run_id: str, work_dir: str) -> None:
+    """Cancel a running managed task by its run id.
+
+    Signals the run's Executor (SIGTERM), which stops the Task's process
+    group and records the run as CANCELLED. Returns once the signal is sent.
+
+    Raises:
+        UnknownNameError: No such run is advertised in ``work_dir``.
+        ControlError: The run is on another host, its Executor is gone (the
+            stale run file is removed), or it belongs to another user.
+    """
+    info = read_run(run_id, work_dir)
+    here = socket.gethostname()
+    if info.get("host") != here:
+        raise ControlError(
+            f"run {run_id} runs on host {info.get('host')!r}, not on {here!r}; "
+            "run `lute cancel` there"
+        )
+    pid = int(info["executor_pid"])
+    if process_start_ticks(pid) != info.get("executor_start_ticks"):
+        with contextlib.suppress(FileNotFoundError):
+            run_file(work_dir, run_id).unlink()
+        raise ControlError(
+            f"run {run_id} is not running: its Executor (pid {pid}) has exited without "
+            "cleaning up; removed its stale run file"
+        )
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError as err:
+        raise ControlError(f"run {run_id}: its Executor (pid {pid}) has just exited") from err
+    except PermissionError as err:
+        raise ControlError(f"run {run_id}: not allowed to signal its Executor (pid {pid})") from err
+    logger.info("asked run %s (%s, Executor pid %d) to cancel", run_id, info.get("task"), pid)

@@ -1,0 +1,101 @@
+"""Where a run's stdout and stderr are kept, and the files that keep them.
+
+Every attempt of every run writes the Task's two output streams, byte for
+byte as the process wrote them, to files recorded in its database row
+(``log_stdout``, ``log_stderr``), so a user finds the logs from the record.
+
+Locations are templates with the fields ``{task}``, ``{run_id}`` and
+``{attempt}``:
+
+* ``log_dir`` (default ``<work_dir>/logs/{task}``; relative to the work dir);
+* ``log_stdout`` / ``log_stderr`` (default ``{run_id}/attempt-{attempt}.out``
+  and ``.err``; relative to ``log_dir``, or absolute).
+
+Files are opened for appending, so a fixed name collects several attempts or
+runs instead of losing the earlier ones.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import IO
+
+from lute.exceptions import ConfigurationError
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_LOG_DIR = "logs/{task}"
+DEFAULT_LOG_STDOUT = "{run_id}/attempt-{attempt}.out"
+DEFAULT_LOG_STDERR = "{run_id}/attempt-{attempt}.err"
+TEMPLATE_FIELDS = ("task", "run_id", "attempt")
+
+
+def check_template(option: str, template: str) -> None:
+    """Reject a template now, rather than when a run starts.
+
+    Raises:
+        ConfigurationError: The template uses a field other than
+            ``TEMPLATE_FIELDS`` or is malformed.
+    """
+    try:
+        template.format(task="Task", run_id="0", attempt=1)
+    except (KeyError, IndexError, ValueError) as err:
+        raise ConfigurationError(
+            f"{option}={template!r} is not a valid log path template ({err}); "
+            f"it may use: {', '.join('{' + name + '}' for name in TEMPLATE_FIELDS)}"
+        ) from err
+
+
+def log_paths(
+    work_dir: str,
+    task: str,
+    run_id: str,
+    attempt: int,
+    *,
+    log_dir: str | None = None,
+    log_stdout: str | None = None,
+    log_stderr: str | None = None,
+) -> dict[str, Path]:
+    """The files of one attempt's ``stdout`` and ``stderr``."""
+    fields = {"task": task, "run_id": run_id, "attempt": attempt}
+    directory = Path(work_dir) / (log_dir or DEFAULT_LOG_DIR).format(**fields)
+    return {
+        "stdout": directory / (log_stdout or DEFAULT_LOG_STDOUT).format(**fields),
+        "stderr": directory / (log_stderr or DEFAULT_LOG_STDERR).format(**fields),
+    }
+
+
+class RunLogs:
+    """The open log files of one attempt; streams sharing a path share a file.
+
+    Args:
+        paths: File of each stream, from ``log_paths``.
+    """
+
+    def __init__(self, paths: dict[str, Path]) -> None:
+        self.paths = {stream: str(path) for stream, path in paths.items()}
+        self._files: dict[str, IO[bytes]] = {}
+        self._by_stream: dict[str, IO[bytes]] = {}
+
+    def __enter__(self) -> RunLogs:
+        try:
+            for stream, path in self.paths.items():
+                if path not in self._files:
+                    Path(path).parent.mkdir(parents=True, exist_ok=True)
+                    self._files[path] = open(path, "ab")
+                self._by_stream[stream] = self._files[path]
+        except OSError:
+            self.__exit__()
+            raise
+        return self
+
+    def write(self, stream: str, data: bytes) -> None:
+        """Append raw bytes the Task wrote to ``stream``."""
+        self._by_stream[stream].write(data)
+
+    def __exit__(self, *exc_info: object) -> None:
+        for handle in self._files.values():
+            handle.close()
+        self._files.clear()
+        self._by_stream.clear()
