@@ -53,6 +53,15 @@ MANAGED_TASKS: dict[str, ManagedTask] = {
     "BinaryErrTester": ManagedTask(
         "TestBinaryErr", description="Runs a third-party program that exits non-zero."
     ),
+    "MPITester": ManagedTask(
+        "TestMPI",
+        executor="lute.execution.mpi:MPIExecutor",
+        description="Sums over MPI ranks and reduces to rank 0.",
+    ),
+    "SleepTester": ManagedTask("TestSleep", description="Waits; something to cancel."),
+    "RendezvousTester": ManagedTask(
+        "TestRendezvous", description="Completes only if its parallel peers run at once."
+    ),
 }
 
 

@@ -23,6 +23,9 @@ BUILTIN_TASKS: dict[str, str] = {
     "TestReadOutput": "lute.tasks.test:TestReadOutput",
     "TestBinary": "lute.tasks.task:ThirdPartyTask",
     "TestBinaryErr": "lute.tasks.task:ThirdPartyTask",
+    "TestMPI": "lute.tasks.scale_tests:TestMPI",
+    "TestSleep": "lute.tasks.scale_tests:TestSleep",
+    "TestRendezvous": "lute.tasks.scale_tests:TestRendezvous",
 }
 
 BUILTIN_MODELS: dict[str, str] = {
@@ -32,6 +35,9 @@ BUILTIN_MODELS: dict[str, str] = {
     "TestReadOutput": "lute.io.models.tests:TestReadOutputParameters",
     "TestBinary": "lute.io.models.tests:TestBinaryParameters",
     "TestBinaryErr": "lute.io.models.tests:TestBinaryErrParameters",
+    "TestMPI": "lute.io.models.scale_tests:TestMPIParameters",
+    "TestSleep": "lute.io.models.scale_tests:TestSleepParameters",
+    "TestRendezvous": "lute.io.models.scale_tests:TestRendezvousParameters",
 }
 
 
