@@ -26,8 +26,13 @@ stop_daemons() {
     for name in slurmd slurmctld; do
         pidfile="$DIR/$name.pid"
         if [ -s "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
-            log "stopping $name (pid $(cat "$pidfile"))"
-            kill "$(cat "$pidfile")"
+            pid=$(cat "$pidfile")
+            log "stopping $name (pid $pid)"
+            kill "$pid"
+            deadline=$((SECONDS + 30))
+            while kill -0 "$pid" 2>/dev/null && [ $SECONDS -lt $deadline ]; do
+                sleep 0.2
+            done
         fi
         rm -f "$pidfile"
     done
@@ -107,9 +112,10 @@ TaskPlugin=task/none
 SelectType=select/cons_tres
 SelectTypeParameters=CR_CPU
 MpiDefault=none
+MailProg=/bin/true
 ReturnToService=2
 SchedulerType=sched/builtin
-SchedulerParameters=defer_batch=0
+SchedulerParameters=batch_sched_delay=0
 JobAcctGatherType=jobacct_gather/none
 AccountingStorageType=accounting_storage/none
 JobCompType=jobcomp/filetxt
