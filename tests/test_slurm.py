@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from typing import TypeVar
@@ -124,6 +125,25 @@ def test_submit_runs_the_task_and_records_the_job_id(slurm_env, work_dir, tmp_pa
     scripts = list((work_dir / "slurm").glob("Tester_xpp99_r12_*.sh"))
     assert len(scripts) == 1
     assert "--time=00:05:00" in scripts[0].read_text()
+
+
+def test_submit_slurm_sh_keeps_lutes_interface(slurm_env, work_dir, tmp_path):
+    config = write_config(tmp_path / "c.yaml", {"Test": {"loops": 1}}, {"work_dir": str(work_dir)})
+    wrapper = str(REPO / "launch_scripts/submit_slurm.sh")
+    done = subprocess.run(
+        [wrapper, "-t", "Tester", "-c", str(config), "--debug", "--time=00:05:00"],
+        env={**slurm_env, "LUTE_PYTHON": sys.executable},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    job_id = done.stdout.strip()
+    rows = wait_for("the run record", lambda: task_rows(work_dir / "lute.db", "Test"))
+    assert rows[0]["slurm_job_id"] == job_id
+    (log,) = (work_dir / "slurm").glob(f"*_{job_id}.log")
+    assert "DEBUG:" in log.read_text()
 
 
 def test_cancel_job_ends_a_running_job_cancelled_in_the_record(slurm_env, work_dir, tmp_path):
