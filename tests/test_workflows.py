@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import sys
+import time
 
 import pytest
 import yaml
-from conftest import run_lute, task_rows
+from conftest import run_lute, task_rows, write_config
 from workflow_helpers import (
     DIAMOND,
     FAILING_CHAIN,
@@ -168,3 +172,42 @@ def test_status_lines_when_not_a_tty(lute_env, work_dir, tmp_path):
     changes = [line.split(" ", 1)[1] for line in done.stdout.splitlines() if line[:2].isdigit()]
     assert changes == ["Tester: RUNNING", "Tester: COMPLETED"]
     assert yaml.safe_load(dag.read_text())["task_name"] == "Tester"
+
+
+def wait_for_text(directory, text, deadline_s=60.0):
+    """Poll the files under ``directory`` until one contains ``text`` (bounded)."""
+    deadline = time.monotonic() + deadline_s
+    while not any(text in f.read_text() for f in directory.rglob("*") if f.is_file()):
+        if time.monotonic() > deadline:
+            pytest.fail(f"no file in {directory} contained {text!r} within {deadline_s}s")
+        time.sleep(0.05)
+
+
+def test_interrupt_cancels_running_and_pending_nodes(lute_env, work_dir, tmp_path):
+    graph = {"task_name": "SleepTester", "next": [{"task_name": "Tester"}]}
+    dag = write_dag(tmp_path / "sleep.yaml", graph)
+    config = write_config(
+        tmp_path / "c.yaml",
+        {"TestSleep": {"seconds": 300}, "Test": {}},
+        {"work_dir": str(work_dir)},
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "lute", "workflow", "run", str(dag), "-c", str(config)],
+        env=lute_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    for line in proc.stdout:  # the status lines: wait until the node runs
+        if line.rstrip().endswith("SleepTester: RUNNING"):
+            break
+    wait_for_text(work_dir / "workflows", "TestSleep started")  # its Task started
+    proc.send_signal(signal.SIGINT)  # to the workflow only, not to its nodes
+    rest, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 1
+    assert "interrupted" in rest
+    final = {line.split()[0]: line for line in rest.splitlines()[-3:]}
+    assert final["SleepTester"].split()[2] == "CANCELLED"  # it ran, and was cancelled
+    assert "CANCELLED (not run)" in final["Tester"]
+    rows = task_rows(work_dir / "lute.db", "TestSleep")
+    assert [row["result.task_status"] for row in rows] == ["CANCELLED"]

@@ -6,7 +6,7 @@ import argparse
 import datetime as dt
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Set
 from pathlib import Path
 from typing import TextIO
 
@@ -51,12 +51,20 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     submit.set_defaults(handler=_submit, pass_through=[])
 
 
-def format_status_table(workflow: Workflow, statuses: Mapping[str, TaskStatus]) -> str:
+def status_label(status: TaskStatus, started: bool) -> str:
+    """How a node's status is shown; a node cancelled before it started is 'not run'."""
+    if status is TaskStatus.CANCELLED and not started:
+        return NOT_RUN
+    return status.value
+
+
+def format_status_table(
+    workflow: Workflow, statuses: Mapping[str, TaskStatus], started: Set[str]
+) -> str:
     """One line per node: name, managed task, status, parents."""
     rows = [("NODE", "MANAGED TASK", "STATUS", "AFTER")]
     for name, node in workflow.nodes.items():
-        status = statuses[name]
-        shown = NOT_RUN if status is TaskStatus.CANCELLED else status.value
+        shown = status_label(statuses[name], name in started)
         rows.append((name, node.task_name, shown, ", ".join(node.parents) or "-"))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     return "".join(
@@ -66,26 +74,34 @@ def format_status_table(workflow: Workflow, statuses: Mapping[str, TaskStatus]) 
 
 
 class _StatusDisplay:
-    """Redraws the table in place on a terminal; logs one line per change otherwise."""
+    """Redraws the table in place on a terminal; prints one line per change otherwise."""
 
     def __init__(self, workflow: Workflow, out: TextIO) -> None:
         self._workflow = workflow
         self._statuses = dict.fromkeys(workflow.nodes, TaskStatus.PENDING)
+        self._started: set[str] = set()
         self._out = out
         self._tty = out.isatty()
         self._drawn = 0
 
     def __call__(self, name: str, status: TaskStatus) -> None:
         self._statuses[name] = status
+        if status is TaskStatus.RUNNING:
+            self._started.add(name)
         if not self._tty:
-            shown = NOT_RUN if status is TaskStatus.CANCELLED else status.value
+            shown = status_label(status, name in self._started)
             self._out.write(f"{dt.datetime.now():%H:%M:%S} {name}: {shown}\n")
             self._out.flush()
             return
         self.draw()
 
+    def table(self) -> str:
+        """The current status table."""
+        return format_status_table(self._workflow, self._statuses, self._started)
+
     def draw(self) -> None:
-        table = format_status_table(self._workflow, self._statuses)
+        """Show the table, over the previous one on a terminal."""
+        table = self.table()
         if self._tty and self._drawn:
             self._out.write(f"\x1b[{self._drawn}F\x1b[J")
         self._out.write(table)
@@ -103,9 +119,13 @@ def _run(args: argparse.Namespace) -> int:
         workflow, args.config, args.max_parallel, log_dir, debug=args.debug, on_change=display
     )
     display.draw()
-    statuses = runner.run()
+    try:
+        statuses = runner.run()
+    except KeyboardInterrupt:
+        statuses = runner.statuses
+        sys.stdout.write("interrupted: running nodes were cancelled\n")
     if not sys.stdout.isatty():
-        sys.stdout.write(format_status_table(workflow, statuses))
+        sys.stdout.write(display.table())
     sys.stdout.write(f"node logs: {log_dir}\n")
     ok = all(status is TaskStatus.COMPLETED for status in statuses.values())
     return EXIT_OK if ok else EXIT_TASK_FAILED

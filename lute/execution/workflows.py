@@ -264,7 +264,9 @@ class LocalRunner:
     """Runs a workflow on this machine, each node as a ``lute run`` process.
 
     Up to ``max_parallel`` nodes run at once. A node whose parent failed is
-    marked CANCELLED without running.
+    marked CANCELLED without running. If ``run`` is interrupted (Ctrl-C),
+    the running nodes get SIGTERM, and every node not completed ends
+    CANCELLED before the interruption is passed on.
 
     Args:
         workflow: The graph.
@@ -298,6 +300,8 @@ class LocalRunner:
         self._debug = debug
         self._on_change = on_change or (lambda name, status: None)
         self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._procs: dict[str, subprocess.Popen[bytes]] = {}
         self.statuses: dict[str, TaskStatus] = dict.fromkeys(workflow.nodes, TaskStatus.PENDING)
 
     def run(self) -> dict[str, TaskStatus]:
@@ -316,12 +320,24 @@ class LocalRunner:
                     for future in done:
                         self._finish(running.pop(future), future)
             except BaseException:
-                self._stop.set()
-                for name, status in self.statuses.items():
-                    if status is TaskStatus.PENDING:
-                        self._set(name, TaskStatus.CANCELLED)
+                self._cancel(running)
                 raise
         return dict(self.statuses)
+
+    def _cancel(self, running: Mapping[Future[int], str]) -> None:
+        """Stop the workflow: start nothing more, SIGTERM the running nodes, wait for them.
+
+        A node's Executor turns SIGTERM into a CANCELLED record of its run.
+        """
+        self._stop.set()
+        with self._lock:
+            for proc in self._procs.values():
+                proc.terminate()
+        for name, status in self.statuses.items():
+            if status is TaskStatus.PENDING:
+                self._set(name, TaskStatus.CANCELLED)
+        for future, name in running.items():
+            self._finish(name, future)
 
     def _ready(self, running: int) -> Iterable[str]:
         free = self._max_parallel - running
@@ -342,6 +358,9 @@ class LocalRunner:
         if code == 0:
             self._set(name, TaskStatus.COMPLETED)
             return
+        if self._stop.is_set():
+            self._set(name, TaskStatus.CANCELLED)
+            return
         logger.error("node %s failed (exit code %s); see %s", name, code, self._log(name))
         self._set(name, TaskStatus.FAILED)
         for descendant in self._workflow.descendants(name):
@@ -357,22 +376,28 @@ class LocalRunner:
 
     def _run_node(self, name: str) -> int:
         """Run one node to its end (in a worker thread); return its exit code."""
-        if self._stop.is_set():
-            return -1
         node = self._workflow.nodes[name]
         command = [sys.executable, "-m", "lute"]
         if self._debug:
             command.append("--debug")
         command += ["run", "-t", node.task_name, "-c", self._config]
         with open(self._log(name), "w", encoding="utf-8") as log:
-            return subprocess.run(
+            proc = subprocess.Popen(
                 command,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 env=self._env,
-                check=False,
-            ).returncode
+            )
+            with self._lock:
+                self._procs[name] = proc
+                if self._stop.is_set():
+                    proc.terminate()
+            try:
+                return proc.wait()
+            finally:
+                with self._lock:
+                    del self._procs[name]
 
 
 def submit_workflow(
