@@ -2,30 +2,20 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pytest
 from conftest import REPO, require_service, run_lute, task_rows, write_config
+from engines import mpi_available
 
-from lute.exceptions import ConfigurationError, SubmissionError
-from lute.execution.mpi import MPIExecutor, choose_nprocs, find_launcher
+from lute.exceptions import ConfigurationError
+from lute.execution.mpi import MPIExecutor, choose_nprocs
 from lute.tasks.dataclasses import TaskStatus
-
-
-def _mpi_available() -> bool:
-    if importlib.util.find_spec("mpi4py") is None:
-        return False
-    try:
-        find_launcher("mpirun", None)
-    except SubmissionError:
-        return False
-    return True
 
 
 @pytest.fixture
 def mpi() -> None:
-    require_service(_mpi_available(), "MPI (pip install 'lute[mpi]')")
+    require_service(mpi_available(), "MPI (pip install 'lute[mpi]')")
 
 
 @pytest.mark.parametrize(

@@ -19,6 +19,7 @@ from typing import TypeVar
 
 import pytest
 from conftest import REPO, require_service, run_lute, task_rows, write_config
+from engines import mpi_available
 from workflow_helpers import (
     DIAMOND,
     FAILING_CHAIN,
@@ -144,6 +145,19 @@ def test_submit_slurm_sh_keeps_lutes_interface(slurm_env, work_dir, tmp_path):
     assert rows[0]["slurm_job_id"] == job_id
     (log,) = (work_dir / "slurm").glob(f"*_{job_id}.log")
     assert "DEBUG:" in log.read_text()
+
+
+def test_mpi_task_in_a_batch_job_sizes_itself_from_the_allocation(slurm_env, work_dir, tmp_path):
+    require_service(mpi_available(), "MPI (pip install 'lute[mpi]')")
+    config = write_config(tmp_path / "c.yaml", {"TestMPI": {}}, {"work_dir": str(work_dir)})
+    env = {k: v for k, v in slurm_env.items() if k != "LUTE_MPI_NPROCS"}
+    done = run_lute(["submit", "-t", "MPITester", "-c", str(config), "--ntasks=1"], env)
+    assert done.returncode == 0, done.stderr
+    job_id = done.stdout.strip()
+    rows = wait_for("the run record", lambda: task_rows(work_dir / "lute.db", "TestMPI"))
+    assert (rows[0]["slurm_job_id"], rows[0]["result.task_status"]) == (job_id, "COMPLETED")
+    (log,) = (work_dir / "slurm").glob(f"*_{job_id}.log")
+    assert "on 1 MPI ranks ($SLURM_NTASKS=1 minus one core for the Executor)" in log.read_text()
 
 
 def test_cancel_job_ends_a_running_job_cancelled_in_the_record(slurm_env, work_dir, tmp_path):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import threading
 import time
 import uuid
@@ -23,7 +24,9 @@ class TestMPI(MPITask):
     def _run(self) -> None:
         n = self._task_parameters.n_values
         partial = sum(range(self.rank, n, self.size))
-        print(f"rank {self.rank} of {self.size}: partial sum {partial}", flush=True)
+        # Plain stdout on purpose: every rank's output must reach the Executor.
+        sys.stdout.write(f"rank {self.rank} of {self.size}: partial sum {partial}\n")
+        sys.stdout.flush()
         total = self.comm.reduce(partial, root=ROOT)
         if self.rank != ROOT:
             return
@@ -40,7 +43,8 @@ class TestSleep(Task):
     def _run(self) -> None:
         seconds = self._task_parameters.seconds
         self._report(f"TestSleep waiting {seconds}s")
-        print(f"TestSleep pid {os.getpid()} waiting {seconds}s", flush=True)
+        sys.stdout.write(f"TestSleep pid {os.getpid()} waiting {seconds}s\n")
+        sys.stdout.flush()
         threading.Event().wait(seconds)
         self._result.summary = f"waited {seconds}s"
 
