@@ -21,7 +21,13 @@ from lute.exceptions import ConfigurationError, LuteError
 
 logger = logging.getLogger("lute.cli")
 
-COMMAND_MODULES = ("lute.cli.run", "lute.cli.submit", "lute.cli.jobs", "lute.cli.workflow")
+COMMAND_MODULES = (
+    "lute.cli.run",
+    "lute.cli.tasks",
+    "lute.cli.submit",
+    "lute.cli.jobs",
+    "lute.cli.workflow",
+)
 
 
 def _configure_logging(verbose: int, debug: bool) -> None:
