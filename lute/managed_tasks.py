@@ -107,6 +107,15 @@ MANAGED_TASKS: dict[str, ManagedTask] = {
         options={"kill_grace": 0.5},
         description="A third-party program that ignores SIGTERM (tests).",
     ),
+    "MPITester": ManagedTask(
+        "TestMPI",
+        executor="lute.execution.mpi:MPIExecutor",
+        description="Sums over MPI ranks and reduces to rank 0.",
+    ),
+    "SleepTester": ManagedTask("TestSleep", description="Waits; something to cancel."),
+    "RendezvousTester": ManagedTask(
+        "TestRendezvous", description="Completes only if its parallel peers run at once."
+    ),
 }
 
 

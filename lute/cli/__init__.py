@@ -4,7 +4,9 @@ Each sub-command lives in its own module of this package and exposes
 ``register(commands)``, which adds its parser and sets ``handler``; a
 handler returns the exit status. Exit status: 0 when the Task completed, 1
 when it ended in any other state, 2 for invalid input (configuration, names,
-arguments).
+arguments). A sub-command that hands unknown options on to another program
+(``sbatch``) sets the default ``pass_through=[]``; unknown options are then
+stored there instead of being an error.
 """
 
 from __future__ import annotations
@@ -19,7 +21,14 @@ from lute.exceptions import ConfigurationError, LuteError
 
 logger = logging.getLogger("lute.cli")
 
-COMMAND_MODULES = ("lute.cli.run", "lute.cli.tasks", "lute.cli.cancel")
+COMMAND_MODULES = (
+    "lute.cli.run",
+    "lute.cli.tasks",
+    "lute.cli.submit",
+    "lute.cli.jobs",
+    "lute.cli.workflow",
+    "lute.cli.cancel",
+)
 
 
 def _configure_logging(verbose: int, debug: bool) -> None:
@@ -48,7 +57,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``lute`` console script."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        if not hasattr(args, "pass_through"):
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+        args.pass_through = extra
     _configure_logging(args.verbose, args.debug)
     try:
         return args.handler(args)

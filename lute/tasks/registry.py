@@ -33,6 +33,9 @@ BUILTIN_TASKS: dict[str, str] = {
     "TestElog": "lute.tasks.test:TestElog",
     "Fault": "lute.tasks.faults:Fault",
     "FaultBinary": THIRD_PARTY_TASK,
+    "TestMPI": "lute.tasks.scale_tests:TestMPI",
+    "TestSleep": "lute.tasks.scale_tests:TestSleep",
+    "TestRendezvous": "lute.tasks.scale_tests:TestRendezvous",
 }
 
 BUILTIN_MODELS: dict[str, str] = {
@@ -47,6 +50,9 @@ BUILTIN_MODELS: dict[str, str] = {
     "TestElog": "lute.io.models.tests:TestElogParameters",
     "Fault": "lute.io.models.faults:FaultParameters",
     "FaultBinary": "lute.io.models.faults:FaultBinaryParameters",
+    "TestMPI": "lute.io.models.scale_tests:TestMPIParameters",
+    "TestSleep": "lute.io.models.scale_tests:TestSleepParameters",
+    "TestRendezvous": "lute.io.models.scale_tests:TestRendezvousParameters",
 }
 
 

@@ -1,0 +1,46 @@
+"""``lute status`` and ``lute cancel-job``: SLURM jobs by id."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from lute.cli.common import EXIT_OK
+from lute.execution import slurm
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``status`` and ``cancel-job`` sub-commands."""
+    status = commands.add_parser("status", help="show the state of SLURM jobs")
+    status.add_argument("job_ids", nargs="+", metavar="JOB_ID")
+    status.set_defaults(handler=_status)
+    cancel = commands.add_parser(
+        "cancel-job",
+        help="cancel a SLURM job; its run is recorded as CANCELLED",
+    )
+    cancel.add_argument("job_id", metavar="JOB_ID")
+    cancel.set_defaults(handler=_cancel)
+
+
+def format_jobs(jobs: list[slurm.JobInfo]) -> str:
+    """A table of jobs, one per line, columns aligned."""
+    rows = [("JOBID", "STATE", "REASON", "START", "END")]
+    rows += [(j.job_id, j.state.value, j.reason or "-", j.start or "-", j.end or "-") for j in jobs]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        + "\n"
+        for row in rows
+    )
+
+
+def _status(args: argparse.Namespace) -> int:
+    sys.stdout.write(format_jobs(slurm.job_status(args.job_ids)))
+    return EXIT_OK
+
+
+def _cancel(args: argparse.Namespace) -> int:
+    before = slurm.cancel_job(args.job_id)
+    action = "already ended" if before.state.final else "cancelled"
+    sys.stdout.write(f"{args.job_id} {action} (was {before.state.value})\n")
+    return EXIT_OK

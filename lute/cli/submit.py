@@ -1,0 +1,60 @@
+"""``lute submit``: run one managed task as a SLURM batch job."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from lute.cli.common import EXIT_OK
+from lute.execution import slurm
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``submit`` sub-command."""
+    submit = commands.add_parser(
+        "submit",
+        help="submit one managed task as a SLURM batch job",
+        description=(
+            "Write a batch script under <work_dir>/slurm/ and submit it with sbatch;"
+            " prints the job id. Options lute does not know are passed to sbatch"
+            " (use their long forms: --time, --cpus-per-task, --error)."
+        ),
+    )
+    submit.add_argument("-t", "--taskname", required=True, help="managed task, e.g. Tester")
+    submit.add_argument("-c", "--config", required=True, help="YAML configuration file")
+    add_job_options(submit)
+    submit.set_defaults(handler=_submit, pass_through=[])
+
+
+def add_job_options(parser: argparse.ArgumentParser) -> None:
+    """Options shared by every command that submits batch jobs."""
+    parser.add_argument("-e", "--experiment", help="experiment (exported as EXPERIMENT)")
+    parser.add_argument("-r", "--run", help="run number (exported as RUN_NUM)")
+    parser.add_argument(
+        "--debug",
+        dest="job_debug",
+        action="store_true",
+        help="the job logs at debug level and runs Tasks without -O",
+    )
+
+
+def apply_job_options(args: argparse.Namespace) -> None:
+    """Export -e/-r so the configuration and the job both see them."""
+    if args.experiment:
+        os.environ["EXPERIMENT"] = args.experiment
+    if args.run:
+        os.environ["RUN_NUM"] = args.run
+
+
+def _submit(args: argparse.Namespace) -> int:
+    apply_job_options(args)
+    job = slurm.batch_job(
+        args.taskname,
+        args.config,
+        debug=args.job_debug or args.debug,
+        sbatch_args=args.pass_through,
+    )
+    submitted = slurm.submit(job)
+    sys.stdout.write(f"{submitted.job_id}\n")
+    return EXIT_OK
