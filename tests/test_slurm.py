@@ -173,7 +173,7 @@ def test_cancel_job_ends_a_running_job_cancelled_in_the_record(slurm_env, work_d
         return bool(logs) and "TestSleep waiting" in logs[0].read_text()
 
     wait_for("the Task to start", task_started)
-    cancelled = run_lute(["cancel-job", job_id], slurm_env)
+    cancelled = run_lute(["cancel", job_id], slurm_env)
     assert cancelled.returncode == 0, cancelled.stderr
     assert f"{job_id} cancelled (was RUNNING)" in cancelled.stdout
     rows = wait_for("the run record", lambda: task_rows(work_dir / "lute.db", "TestSleep"))

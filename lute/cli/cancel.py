@@ -1,12 +1,21 @@
-"""``lute cancel``: end a running managed task by its run id."""
+"""``lute cancel``: end a running managed task by its run id or SLURM job id.
+
+A SLURM job id is all digits (``12345``, or ``12345_7`` for an array task); a
+run id is the hexadecimal id ``lute run`` logs at start.
+"""
 
 from __future__ import annotations
 
 import argparse
+import re
+import sys
 
 from lute.cli.common import EXIT_OK
+from lute.execution import slurm
 from lute.execution.control import cancel_run
 from lute.io.models.base import default_work_dir
+
+_JOB_ID = re.compile(r"\d+(_\d+)?")
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -14,7 +23,9 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     cancel = commands.add_parser(
         "cancel", help="cancel a running managed task (it is recorded as CANCELLED)"
     )
-    cancel.add_argument("run_id", metavar="RUN_ID", help="the id `lute run` logged at start")
+    cancel.add_argument(
+        "target", metavar="RUN_ID|JOB_ID", help="the run id `lute run` logged, or a SLURM job id"
+    )
     cancel.add_argument(
         "--work-dir", help="the run's work directory (default: $LUTE_WORK_DIR or ./lute_work)"
     )
@@ -22,5 +33,10 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 
 def _cancel(args: argparse.Namespace) -> int:
-    cancel_run(args.run_id, args.work_dir or default_work_dir())
+    if _JOB_ID.fullmatch(args.target):
+        before = slurm.cancel_job(args.target)
+        action = "already ended" if before.state.final else "cancelled"
+        sys.stdout.write(f"job {args.target} {action} (was {before.state.value})\n")
+        return EXIT_OK
+    cancel_run(args.target, args.work_dir or default_work_dir())
     return EXIT_OK

@@ -1,4 +1,4 @@
-"""``lute status`` and ``lute cancel-job``: SLURM jobs by id."""
+"""``lute status``: the state of SLURM jobs by id (``lute cancel`` ends them)."""
 
 from __future__ import annotations
 
@@ -10,16 +10,10 @@ from lute.execution import slurm
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add the ``status`` and ``cancel-job`` sub-commands."""
+    """Add the ``status`` sub-command."""
     status = commands.add_parser("status", help="show the state of SLURM jobs")
     status.add_argument("job_ids", nargs="+", metavar="JOB_ID")
     status.set_defaults(handler=_status)
-    cancel = commands.add_parser(
-        "cancel-job",
-        help="cancel a SLURM job; its run is recorded as CANCELLED",
-    )
-    cancel.add_argument("job_id", metavar="JOB_ID")
-    cancel.set_defaults(handler=_cancel)
 
 
 def format_jobs(jobs: list[slurm.JobInfo]) -> str:
@@ -36,11 +30,4 @@ def format_jobs(jobs: list[slurm.JobInfo]) -> str:
 
 def _status(args: argparse.Namespace) -> int:
     sys.stdout.write(format_jobs(slurm.job_status(args.job_ids)))
-    return EXIT_OK
-
-
-def _cancel(args: argparse.Namespace) -> int:
-    before = slurm.cancel_job(args.job_id)
-    action = "already ended" if before.state.final else "cancelled"
-    sys.stdout.write(f"{args.job_id} {action} (was {before.state.value})\n")
     return EXIT_OK

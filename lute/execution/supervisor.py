@@ -242,6 +242,10 @@ class Supervisor:
         why = "cancel() was called" if code == CANCEL_REQUEST else f"received {signal_name(code)}"
         if self._exited:
             logger.warning("Executor %s after the Task ended; killing what it left", why)
+            if self._proc.returncode != 0 and state.cancelled_by is None:
+                # scancel and Ctrl-C signal the Task and the Executor at once; a
+                # Task that died first was still cancelled, not failed.
+                state.cancelled_by = code
             signal_group(self._proc.pid, signal.SIGKILL)
             self._clock.drain_until = time.monotonic()
         elif state.cancelled_by is not None or state.timed_out:
