@@ -53,7 +53,7 @@ from sqlalchemy.exc import IntegrityError, ProgrammingError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.schema import CreateColumn, CreateIndex, CreateTable, ExecutableDDLElement
 
-from lute.exceptions import ConfigurationError, LuteError
+from lute.exceptions import ConfigurationError, LuteError, UnknownNameError
 from lute.io import spool
 from lute.io.records import (
     HEADER_FIELDS,
@@ -602,12 +602,12 @@ def open_database(url: str, create: bool = True) -> Database:
             behind).
 
     Raises:
-        DatabaseError: There is no such SQLite file (``create=False``) or the
-            database cannot be reached.
+        UnknownNameError: There is no such SQLite file (``create=False``).
+        DatabaseError: The database cannot be reached.
     """
     path = sqlite_path(url)
     if not create and path is not None and not path.exists():
-        raise DatabaseError(f"no database at {path} (nothing recorded there yet?)")
+        raise UnknownNameError(f"no database at {path} (nothing recorded there yet?)")
     try:
         return _database(url, lock_timeout())
     except sa.exc.SQLAlchemyError as err:
