@@ -589,6 +589,7 @@ def _shared_row(conn: Connection, table: sa.Table, values: dict[str, Any]) -> in
 
 @functools.lru_cache(maxsize=16)
 def _database(url: str, timeout: float) -> Database:
+    """One ``Database`` per URL and lock timeout (the timeout only keys the cache)."""
     return Database(url)
 
 
