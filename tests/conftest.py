@@ -47,9 +47,7 @@ def lute_env(work_dir: Path) -> dict[str, str]:
     return env
 
 
-def write_config(
-    path: Path, tasks: dict[str, Any], header: dict[str, Any] | None = None
-) -> Path:
+def write_config(path: Path, tasks: dict[str, Any], header: dict[str, Any] | None = None) -> Path:
     """Write a two-document lute config."""
     header = {"title": "test", "experiment": "xpptest", "run": 7, **(header or {})}
     path.write_text(yaml.safe_dump_all([header, tasks], sort_keys=False))

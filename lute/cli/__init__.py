@@ -19,7 +19,7 @@ from lute.exceptions import ConfigurationError, LuteError
 
 logger = logging.getLogger("lute.cli")
 
-COMMAND_MODULES = ("lute.cli.run", "lute.cli.db")
+COMMAND_MODULES = ("lute.cli.run", "lute.cli.tasks", "lute.cli.db")
 
 
 def _configure_logging(verbose: int, debug: bool) -> None:

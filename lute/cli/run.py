@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from lute.cli import debug
 from lute.cli.common import EXIT_OK, EXIT_TASK_FAILED
 from lute.managed_tasks import get_managed_task
 
@@ -17,6 +18,13 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 
 def _run(args: argparse.Namespace) -> int:
-    executor = get_managed_task(args.taskname).build()
+    managed = get_managed_task(args.taskname)
+    if debug.requested(debug.ENV_EXIT_AT_YAML):
+        debug.exit_at_yaml(managed, args.config)
+        return EXIT_OK
+    if debug.requested(debug.ENV_BEFORE_TPP_EXEC) and debug.is_third_party(managed):
+        debug.before_exec(managed, args.config)
+        return EXIT_OK
+    executor = managed.build()
     status = executor.execute_task(args.config)
     return EXIT_OK if status.successful else EXIT_TASK_FAILED

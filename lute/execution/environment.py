@@ -1,11 +1,13 @@
-"""Build the environment a Task process starts with."""
+"""Build the environments a Task process and the program it runs start with."""
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import subprocess
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from lute.exceptions import ConfigurationError
@@ -78,3 +80,75 @@ def source_script(script: str | os.PathLike[str], base: Mapping[str, str]) -> di
     env.pop("_", None)
     env.pop("SHLVL", None)
     return env
+
+
+ENV_PROGRAM_SCRIPT = "LUTE_PROGRAM_ENV_SCRIPT"
+ENV_PROGRAM_VARIABLES = "LUTE_PROGRAM_ENV"
+ENV_PROGRAM_PATH_MODE = "LUTE_PROGRAM_PATH_MODE"
+
+
+@dataclass(frozen=True)
+class ProgramEnvironment:
+    """The software environment a third-party program runs in.
+
+    The Task process always starts with lute's own interpreter and
+    environment; a ``ThirdPartyTask`` switches to this one only for the
+    program, right before ``exec``. So a setup script may point ``PATH``,
+    ``PYTHONPATH`` or ``PYTHONHOME`` at another software stack without
+    breaking lute. The Executor hands the spec to the Task in three
+    variables, which also puts it in the run record.
+
+    Attributes:
+        script: A shell script to ``source`` (``set -a``: assignments are
+            exported), e.g. a facility's setup script.
+        variables: Set after sourcing; a ``PATH`` here is combined with the
+            sourced one as ``path_mode`` says.
+        path_mode: ``prepend``, ``append`` or ``overwrite``.
+    """
+
+    script: str | None = None
+    variables: Mapping[str, str] = field(default_factory=dict)
+    path_mode: str = "prepend"
+
+    def __post_init__(self) -> None:
+        if self.path_mode not in PATH_MODES:
+            raise ConfigurationError(
+                f"path_mode={self.path_mode!r} is not valid; choose one of: {', '.join(PATH_MODES)}"
+            )
+
+    def task_variables(self) -> dict[str, str]:
+        """Variables that carry this spec to the Task process."""
+        found = {
+            ENV_PROGRAM_VARIABLES: json.dumps(dict(self.variables)),
+            ENV_PROGRAM_PATH_MODE: self.path_mode,
+        }
+        if self.script:
+            found[ENV_PROGRAM_SCRIPT] = str(Path(self.script).expanduser().resolve())
+        return found
+
+    @classmethod
+    def from_task_variables(cls, environ: Mapping[str, str]) -> ProgramEnvironment:
+        """The spec an Executor handed to this Task (empty when none).
+
+        Raises:
+            ConfigurationError: ``LUTE_PROGRAM_ENV`` is not a JSON object of strings.
+        """
+        raw = environ.get(ENV_PROGRAM_VARIABLES) or "{}"
+        try:
+            variables = json.loads(raw)
+        except json.JSONDecodeError as err:
+            raise ConfigurationError(f"{ENV_PROGRAM_VARIABLES} is not valid JSON: {err}") from err
+        if not isinstance(variables, dict) or not all(
+            isinstance(v, str) for v in variables.values()
+        ):
+            raise ConfigurationError(f"{ENV_PROGRAM_VARIABLES} must be a JSON object of strings")
+        return cls(
+            script=environ.get(ENV_PROGRAM_SCRIPT) or None,
+            variables=variables,
+            path_mode=environ.get(ENV_PROGRAM_PATH_MODE) or "prepend",
+        )
+
+    def apply(self, base: Mapping[str, str]) -> dict[str, str]:
+        """The program's environment: ``base``, sourced, then updated."""
+        env = source_script(self.script, base) if self.script else dict(base)
+        return merge_environment(env, self.variables, self.path_mode)

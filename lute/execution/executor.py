@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from lute.exceptions import ConfigurationError
+from lute.execution.elog_reporter import ElogReporter
 from lute.execution.environment import merge_environment, source_script
 from lute.execution.ipc import (
     LUTE_SIGNALS,
@@ -42,6 +43,7 @@ from lute.execution.ipc import (
 )
 from lute.io import db
 from lute.io.config import load_task_parameters
+from lute.io.elog import without_secrets
 from lute.io.models.base import TaskParameters
 from lute.tasks import registry
 from lute.tasks.dataclasses import DescribedAnalysis, TaskResult, TaskStatus
@@ -117,6 +119,8 @@ class BaseExecutor:
         self._hooks: dict[str, Hook] = {}
         self._tasklets: list[Tasklet] = []
         self._env: dict[str, str] = dict(os.environ)
+        self._elog = ElogReporter(self._env)
+        self._env = without_secrets(self._env)
         self._analysis_desc = DescribedAnalysis(task_result=TaskResult(task_name))
         self._socket_path: str | None = None
         self.add_default_hooks()
@@ -375,6 +379,7 @@ class BaseExecutor:
             self._hooks[name](self, msg)
         except Exception:
             self._record_executor_error(f"hook {name} raised")
+        self._elog.notify(name, self._analysis_desc)
 
     def _record_executor_error(self, what: str) -> None:
         """Log an Executor-side failure and keep it in the run's record."""
@@ -411,6 +416,7 @@ class BaseExecutor:
         if result.task_status is TaskStatus.COMPLETED:
             self._run_tasklets("after")
         desc.end_time = time.time()
+        self._elog.finish(desc)
         self._store_configuration()
         try:
             self._process_results()
@@ -500,7 +506,9 @@ class BaseExecutor:
         result = self._analysis_desc.task_result
         logger.info("%s result: %s", self._task_name, result.summary)
         if result.payload not in ("", None):
-            payload = result.payload if isinstance(result.payload, str) else _describe(result.payload)
+            payload = (
+                result.payload if isinstance(result.payload, str) else _describe(result.payload)
+            )
             logger.info("%s payload: %s", self._task_name, payload)
 
     def _hook_task_log(self, msg: Message) -> None:

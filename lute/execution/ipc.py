@@ -9,7 +9,11 @@ Every lute message travels as one *frame*::
     0       6     MAGIC    b"\x00LUTE\x01"  (finds a frame inside a text stream)
     6       8     LENGTH   unsigned big-endian size of PAYLOAD
     14      32    MAC      HMAC-SHA256(KEY, CONTEXT || SEQ || PAYLOAD)
-    46      N     PAYLOAD  pickle of a ``Message``
+    46      N     PAYLOAD  COUNT (4) | COUNT sizes (8 each) | pickle | buffers
+
+* PAYLOAD is a ``Message`` pickled with protocol 5: large contiguous buffers
+  (numpy arrays, bytes) travel after the pickle stream, out of band, so they
+  are neither copied into the stream when sent nor out of it when received.
 
 * KEY is 32 random bytes the Executor makes for each run and hands to the
   child, hex-encoded, in ``LUTE_IPC_KEY``. It never appears on any channel.
@@ -70,6 +74,8 @@ LUTE_SIGNALS: tuple[str, ...] = (
 
 MAGIC = b"\x00LUTE\x01"
 _HEADER = struct.Struct(f"!{len(MAGIC)}sQ32s")
+_COUNT = struct.Struct("!I")
+_SIZE = struct.Struct("!Q")
 HEADER_SIZE = _HEADER.size
 MAC_SIZE = 32
 CHALLENGE_SIZE = 32
@@ -115,22 +121,67 @@ def new_key() -> bytes:
     return secrets.token_bytes(32)
 
 
-def _mac(key: bytes, context: bytes, seq: int, payload: bytes | memoryview) -> bytes:
+def _mac(key: bytes, context: bytes, seq: int, parts: list[bytes | memoryview]) -> bytes:
     digest = hmac.new(key, context, hashlib.sha256)
     digest.update(seq.to_bytes(8, "big"))
-    digest.update(payload)
+    for part in parts:
+        digest.update(part)
     return digest.digest()
 
 
-def encode_frame(key: bytes, context: bytes, seq: int, msg: Message) -> list[bytes]:
+def _serialise(msg: Message) -> list[bytes | memoryview]:
+    """PAYLOAD as parts: the pickle stream, then each large buffer uncopied.
+
+    Pickle protocol 5 hands contiguous buffers (numpy arrays, bytes) to a
+    callback instead of copying them into the stream; they are sent as they
+    lie in memory, and received into one preallocated block.
+    """
+    buffers: list[memoryview] = []
+
+    def out_of_band(buffer: pickle.PickleBuffer) -> bool:
+        try:
+            buffers.append(buffer.raw())
+        except BufferError:
+            return True  # not contiguous: let pickle copy it in-band
+        return False
+
+    stream = pickle.dumps(msg, protocol=5, buffer_callback=out_of_band)
+    sizes = b"".join(_SIZE.pack(buffer.nbytes) for buffer in buffers)
+    return [_COUNT.pack(len(buffers)) + sizes + stream, *buffers]
+
+
+def _deserialise(payload: memoryview, where: str) -> Any:
+    """Inverse of ``_serialise``; buffers become views of ``payload``."""
+    if len(payload) < _COUNT.size:
+        raise ProtocolError(f"{where}: frame payload too short")
+    (count,) = _COUNT.unpack_from(payload)
+    offset = _COUNT.size
+    sizes = []
+    for _ in range(count):
+        if len(payload) < offset + _SIZE.size:
+            raise ProtocolError(f"{where}: frame payload too short")
+        sizes.append(_SIZE.unpack_from(payload, offset)[0])
+        offset += _SIZE.size
+    stream_end = len(payload) - sum(sizes)
+    if stream_end < offset:
+        raise ProtocolError(f"{where}: frame buffers exceed the frame")
+    buffers = []
+    position = stream_end
+    for size in sizes:
+        buffers.append(payload[position : position + size])
+        position += size
+    return pickle.loads(payload[offset:stream_end], buffers=buffers)
+
+
+def encode_frame(key: bytes, context: bytes, seq: int, msg: Message) -> list[bytes | memoryview]:
     """Serialise ``msg`` as frame number ``seq`` of a channel.
 
-    Returns the header and payload separately so large payloads are written
-    without being copied into one buffer.
+    Returns the header followed by the payload's parts, so a caller writes
+    large arrays straight from their own memory.
     """
-    payload = pickle.dumps(msg, protocol=pickle.HIGHEST_PROTOCOL)
-    header = _HEADER.pack(MAGIC, len(payload), _mac(key, context, seq, payload))
-    return [header, payload]
+    parts = _serialise(msg)
+    length = sum(memoryview(part).nbytes for part in parts)
+    return [_HEADER.pack(MAGIC, length, _mac(key, context, seq, parts)), *parts]
 
 
 class FrameDecoder:
@@ -139,6 +190,10 @@ class FrameDecoder:
     On a pipe (``text=True``) the items are ``TextLine`` and ``Message``
     objects; on a socket (``text=False``) only ``Message`` objects, and any
     byte that is not part of a valid frame raises ``ProtocolError``.
+
+    On a socket, once a frame's header has arrived its payload is collected
+    in one block of the announced size; ``payload_space`` exposes the unfilled
+    part so the reader can ``recv_into`` it without intermediate copies.
 
     Args:
         key: The run's secret.
@@ -154,13 +209,33 @@ class FrameDecoder:
         self._text = text
         self._buf = bytearray()
         self._seq = 0
+        self._payload: bytearray | None = None
+        self._filled = 0
+        self._pending_mac = b""
         self.frames_rejected = 0
 
-    def feed(self, data: bytes) -> list[Message | TextLine]:
+    def payload_space(self) -> memoryview | None:
+        """The unfilled part of the frame being received, if any."""
+        if self._payload is None:
+            return None
+        return memoryview(self._payload)[self._filled :]
+
+    def payload_received(self, size: int) -> list[Message | TextLine]:
+        """Account for ``size`` bytes written into ``payload_space()``."""
+        self._filled += size
+        return self._finish_payload()
+
+    def feed(self, data: bytes | memoryview) -> list[Message | TextLine]:
         """Add bytes read from the channel; return every complete item."""
-        self._buf += data
         items: list[Message | TextLine] = []
-        while self._buf:
+        if self._payload is not None:
+            space = memoryview(self._payload)[self._filled :]
+            taken = min(len(space), len(data))
+            space[:taken] = data[:taken]
+            data = data[taken:]
+            items.extend(self.payload_received(taken))
+        self._buf += data
+        while self._buf and self._payload is None:
             start = self._buf.find(MAGIC) if self._text else 0
             if start != 0:
                 if not self._emit_text(items, start):
@@ -177,9 +252,16 @@ class FrameDecoder:
                     continue
                 raise ProtocolError(f"{self._stream}: frame of {length} bytes exceeds {MAX_FRAME}")
             end = HEADER_SIZE + length
+            if not self._text and len(self._buf) < end:
+                self._payload = bytearray(length)
+                self._pending_mac = mac
+                self._filled = len(self._buf) - HEADER_SIZE
+                self._payload[: self._filled] = self._buf[HEADER_SIZE:]
+                self._buf.clear()
+                break
             if len(self._buf) < end:
                 break
-            message = self._open(memoryview(self._buf)[HEADER_SIZE:end], mac)
+            message = self._open(bytes(self._buf[HEADER_SIZE:end]), mac)
             if message is None:
                 self._take_text(items, len(MAGIC))
                 continue
@@ -187,34 +269,35 @@ class FrameDecoder:
             items.append(message)
         return items
 
+    def _finish_payload(self) -> list[Message | TextLine]:
+        if self._payload is None or self._filled < len(self._payload):
+            return []
+        payload, mac = self._payload, self._pending_mac
+        self._payload = None
+        message = self._open(payload, mac)
+        return [message] if message is not None else []
+
     def close(self) -> list[TextLine]:
         """End of stream: whatever is left is text (pipes) and never dropped."""
         items: list[Message | TextLine] = []
         if self._buf and self._text:
             self._take_text(items, len(self._buf))
-        elif self._buf:
-            logger.warning(
-                "%s: connection closed inside a frame (%d bytes unread)",
-                self._stream,
-                len(self._buf),
-            )
+        elif self._buf or self._payload is not None:
+            logger.warning("%s: connection closed inside a frame", self._stream)
             self._buf.clear()
+            self._payload = None
         return [item for item in items if isinstance(item, TextLine)]
 
-    def _open(self, payload: memoryview, mac: bytes) -> Message | None:
-        expected = _mac(self._key, self._context, self._seq, payload)
+    def _open(self, payload: bytes | bytearray, mac: bytes) -> Message | None:
+        expected = _mac(self._key, self._context, self._seq, [payload])
         if not hmac.compare_digest(expected, mac):
-            payload.release()
             self.frames_rejected += 1
             if self._text:
                 logger.debug("%s: frame-like bytes failed authentication", self._stream)
                 return None
             raise ProtocolError(f"{self._stream}: frame failed authentication")
         self._seq += 1
-        try:
-            message = pickle.loads(payload)
-        finally:
-            payload.release()
+        message = _deserialise(memoryview(payload), self._stream)
         if not isinstance(message, Message):
             raise ProtocolError(
                 f"{self._stream}: frame holds {type(message).__name__}, not a Message"
@@ -302,9 +385,8 @@ class SocketWriter:
 
     def write(self, msg: Message) -> None:
         """Send one message; blocks until the Executor has taken it all."""
-        header, payload = encode_frame(self._key, self._context, self._seq, msg)
-        self._sock.sendall(header)
-        self._sock.sendall(payload)
+        for part in encode_frame(self._key, self._context, self._seq, msg):
+            self._sock.sendall(part)
         self._seq += 1
 
     def close(self) -> None:
@@ -407,6 +489,25 @@ class _Connection:
             return []
         return [m for m in self._decoder.feed(data) if isinstance(m, Message)]
 
+    def pump(self) -> tuple[bool, list[Message]]:
+        """Read what the socket holds; ``False`` once the peer has closed.
+
+        Raises:
+            BlockingIOError: Nothing to read after all.
+            ProtocolError: The peer broke the protocol.
+        """
+        space = self._decoder.payload_space() if self._decoder is not None else None
+        if space is not None and self._decoder is not None:
+            size = self.sock.recv_into(space)
+            if size == 0:
+                return False, []
+            items = self._decoder.payload_received(size)
+            return True, [m for m in items if isinstance(m, Message)]
+        data = self.sock.recv(_READ_CHUNK)
+        if not data:
+            return False, []
+        return True, self.receive(data)
+
     def close(self) -> None:
         if self._decoder is not None:
             self._decoder.close()
@@ -467,17 +568,12 @@ class SocketCommunicator:
         """
         conn = self._connections[fileno]
         try:
-            data = conn.sock.recv(_READ_CHUNK)
+            open_, messages = conn.pump()
         except BlockingIOError:
             return True, []
         except OSError as err:
             logger.warning("%s: read failed: %s", conn.name, err)
-            data = b""
-        if not data:
-            self._drop(fileno)
-            return False, []
-        try:
-            return True, conn.receive(data)
+            open_, messages = False, []
         except ProtocolError as err:
             self.rejected += 1
             logger.warning("rejected %s; closing that connection", err)
@@ -486,6 +582,9 @@ class SocketCommunicator:
         except (pickle.UnpicklingError, AttributeError, ImportError) as err:
             logger.error("%s: authenticated frame could not be decoded: %s", conn.name, err)
             return True, []
+        if not open_:
+            self._drop(fileno)
+        return open_, messages
 
     def connections(self) -> Iterator[socket.socket]:
         """The currently open connections."""

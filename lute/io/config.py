@@ -13,12 +13,16 @@ contain substitutions:
 
 A string that is exactly one substitution without a format keeps the
 substituted value's type (``{{ run }}`` stays an integer).
+
+When a section is validated, ``LUTE_<param>`` environment variables override
+its parameters (see ``lute.io.overrides``).
 """
 
 from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +31,7 @@ from pydantic import ValidationError
 
 from lute.exceptions import ConfigurationError
 from lute.io.models.base import AnalysisHeader, TaskParameters
+from lute.io.overrides import apply_overrides, find_overrides
 
 _SUBSTITUTION = re.compile(r"\{\{\s*(?P<name>\$?[A-Za-z_][\w.\-]*)\s*(?::(?P<spec>[^}]*?))?\s*\}\}")
 _MAX_DEPTH = 10
@@ -176,11 +181,22 @@ def validate_task_section(
     model: type[TaskParameters],
     header: dict[str, Any],
     tasks: dict[str, Any],
+    *,
+    environ: Mapping[str, str] | None = None,
 ) -> TaskParameters:
-    """Validate one Task's section against its model.
+    """Validate one Task's section, with ``LUTE_<param>`` overrides, against its model.
+
+    Args:
+        where: The config file, for messages.
+        task_name: The section to validate.
+        model: Its parameter model.
+        header: The first document.
+        tasks: The second document.
+        environ: Where overrides are read; defaults to ``os.environ``.
 
     Raises:
-        ConfigurationError: One line per problem, each naming the key.
+        ConfigurationError: One line per problem, each naming the key and,
+            for an overridden value, the environment variable.
     """
     section = tasks.get(task_name)
     if section is None:
@@ -189,6 +205,8 @@ def validate_task_section(
         raise ConfigurationError(
             f"{where}: {task_name}: section must be a mapping, not {type(section).__name__}"
         )
+    overrides = find_overrides(model.model_fields, os.environ if environ is None else environ)
+    section = apply_overrides(section, overrides)
     try:
         return model.model_validate({**section, "lute_config": header})
     except ValidationError as err:
@@ -198,7 +216,9 @@ def validate_task_section(
             given = ""
             if error["type"] not in ("missing", "extra_forbidden") and "input" in error:
                 given = f" (got {error['input']!r})"
-            problems.append(f"{where}: {key}: {error['msg']}{given}")
+            source = next((o.variable for o in overrides if o.covers(error["loc"])), None)
+            origin = f" (from environment variable {source})" if source else ""
+            problems.append(f"{where}: {key}: {error['msg']}{given}{origin}")
         if task_name not in tasks:
             problems.append(f"{where}: no section named '{task_name}' in the config")
         raise ConfigurationError("\n".join(problems)) from err

@@ -106,3 +106,21 @@ class DescribedAnalysis:
         if self.start_time is None or self.end_time is None:
             return None
         return self.end_time - self.start_time
+
+
+@dataclass
+class ElogSummaryPlots:
+    """A summary report for the eLog, returned by a Task as its result payload.
+
+    The Executor writes it as ``<summary dir>/<display_name>/report.html``,
+    where the logbook shows it, and records that path as the payload.
+
+    Attributes:
+        display_name: Name of the report in the logbook; also its directory,
+            so it may contain ``/`` to nest reports (never ``..``).
+        figures: The report: an HTML string, or an object with a
+            ``save(path)`` method that writes HTML (e.g. a panel layout).
+    """
+
+    display_name: str
+    figures: Any

@@ -9,12 +9,13 @@ import argparse
 import logging
 import sys
 
-from lute.exceptions import ConfigurationError
+from lute.exceptions import ConfigurationError, LuteError
 from lute.execution.ipc import Message, task_channel
 from lute.io.config import load_task_parameters
 from lute.tasks import registry
 from lute.tasks.dataclasses import TaskResult, TaskStatus
 
+EXIT_TASK_ERROR = 1
 EXIT_CONFIG_ERROR = 2
 
 
@@ -39,7 +40,11 @@ def main(argv: list[str] | None = None) -> int:
         channel.write(Message(result, "TASK_FAILED"))
         channel.close()
         return EXIT_CONFIG_ERROR
-    task_cls(params, name=args.taskname).run()
+    try:
+        task_cls(params, name=args.taskname).run()
+    except LuteError as err:
+        sys.stderr.write(f"lute: error: {err}\n")
+        return EXIT_CONFIG_ERROR if isinstance(err, ConfigurationError) else EXIT_TASK_ERROR
     return 0
 
 

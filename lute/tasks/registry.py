@@ -1,7 +1,9 @@
 """Find Task classes and their parameter models by name.
 
-Names map to ``"module:attribute"`` strings and are imported only when asked
-for, so starting a Task process imports just the Task it runs.
+Built-in names map to ``"module:attribute"`` strings and are imported only
+when asked for, so starting a Task process imports just the Task it runs.
+Names that are not built in are looked up among the installed plugins
+(``lute.plugins``); a built-in name always wins over a plugin's.
 """
 
 from __future__ import annotations
@@ -10,19 +12,25 @@ import difflib
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from lute.exceptions import UnknownNameError
+from lute import plugins
+from lute.exceptions import ConfigurationError, UnknownNameError
 
 if TYPE_CHECKING:
     from lute.io.models.base import TaskParameters
     from lute.tasks.task import Task
+
+THIRD_PARTY_TASK = "lute.tasks.third_party:ThirdPartyTask"
 
 BUILTIN_TASKS: dict[str, str] = {
     "Test": "lute.tasks.test:Test",
     "TestSocket": "lute.tasks.test:TestSocket",
     "TestWriteOutput": "lute.tasks.test:TestWriteOutput",
     "TestReadOutput": "lute.tasks.test:TestReadOutput",
-    "TestBinary": "lute.tasks.task:ThirdPartyTask",
-    "TestBinaryErr": "lute.tasks.task:ThirdPartyTask",
+    "TestBinary": THIRD_PARTY_TASK,
+    "TestBinaryErr": THIRD_PARTY_TASK,
+    "TestThirdParty": THIRD_PARTY_TASK,
+    "TestTemplate": THIRD_PARTY_TASK,
+    "TestElog": "lute.tasks.test:TestElog",
 }
 
 BUILTIN_MODELS: dict[str, str] = {
@@ -32,6 +40,9 @@ BUILTIN_MODELS: dict[str, str] = {
     "TestReadOutput": "lute.io.models.tests:TestReadOutputParameters",
     "TestBinary": "lute.io.models.tests:TestBinaryParameters",
     "TestBinaryErr": "lute.io.models.tests:TestBinaryErrParameters",
+    "TestThirdParty": "lute.io.models.tests:TestThirdPartyParameters",
+    "TestTemplate": "lute.io.models.tests:TestTemplateParameters",
+    "TestElog": "lute.io.models.tests:TestElogParameters",
 }
 
 
@@ -49,19 +60,54 @@ def unknown_name(kind: str, name: str, known: list[str]) -> UnknownNameError:
 
 
 def task_names() -> list[str]:
-    """Every Task name lute can run."""
-    return sorted(BUILTIN_TASKS)
+    """Every Task name lute can run, built in or from plugins."""
+    return sorted(set(BUILTIN_TASKS) | set(plugins.names(plugins.TASKS)))
 
 
 def task_class(name: str) -> type[Task]:
-    """The Task class that implements ``name``."""
-    if name not in BUILTIN_TASKS:
+    """The Task class that implements ``name``.
+
+    Raises:
+        UnknownNameError: Neither lute nor a plugin has a Task ``name``.
+        ConfigurationError: A plugin's entry point is not a Task class.
+    """
+    if name in BUILTIN_TASKS:
+        return import_object(BUILTIN_TASKS[name])
+    found = plugins.load(plugins.TASKS, name)
+    if found is None:
         raise unknown_name("Task", name, task_names())
-    return import_object(BUILTIN_TASKS[name])
+    from lute.tasks.task import Task  # noqa: PLC0415 (only plugins need the check)
+
+    if not (isinstance(found, type) and issubclass(found, Task)):
+        raise ConfigurationError(
+            f"plugin entry point {plugins.TASKS}: {name} is not a Task subclass: {found!r}"
+        )
+    return found
 
 
 def parameter_model(name: str) -> type[TaskParameters]:
-    """The pydantic model ``<name>Parameters`` that validates ``name``'s section."""
-    if name not in BUILTIN_MODELS:
+    """The pydantic model that validates ``name``'s section.
+
+    Raises:
+        UnknownNameError: No model is known for ``name``.
+        ConfigurationError: A plugin's entry point is not a TaskParameters
+            subclass.
+    """
+    if name in BUILTIN_MODELS:
+        return import_object(BUILTIN_MODELS[name])
+    found = plugins.load(plugins.MODELS, name)
+    if found is None:
+        if name in plugins.names(plugins.TASKS):
+            raise UnknownNameError(
+                f"Task '{name}' comes from a plugin that declares no parameter model:"
+                f" add '{name} = module:Model' to the {plugins.MODELS} entry points"
+            )
         raise unknown_name("Task", name, task_names())
-    return import_object(BUILTIN_MODELS[name])
+    from lute.io.models.base import TaskParameters  # noqa: PLC0415 (only plugins need it)
+
+    if not (isinstance(found, type) and issubclass(found, TaskParameters)):
+        raise ConfigurationError(
+            f"plugin entry point {plugins.MODELS}: {name} is not a TaskParameters"
+            f" subclass: {found!r}"
+        )
+    return found

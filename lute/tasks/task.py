@@ -9,19 +9,13 @@ A ``Task`` subclass implements ``_run`` (and optionally ``_pre_run`` and
 
 from __future__ import annotations
 
-import logging
-import os
-import shutil
-import sys
 import traceback
 from typing import Any
 
-from lute.exceptions import ConfigurationError
+from lute.exceptions import LuteError
 from lute.execution.ipc import Message, PipeWriter, SocketWriter, task_channel
-from lute.io.models.base import TaskParameters, ThirdPartyParameters
+from lute.io.models.base import TaskParameters
 from lute.tasks.dataclasses import TaskResult, TaskStatus
-
-logger = logging.getLogger(__name__)
 
 
 class Task:
@@ -53,7 +47,11 @@ class Task:
         return self._name
 
     def run(self) -> None:
-        """Run the Task, reporting its start, progress and result."""
+        """Run the Task, reporting its start, progress and result.
+
+        On failure the summary is the error's message for a ``LuteError``
+        (which already says what and where), else the full traceback.
+        """
         self._report_to_executor(Message(self._task_parameters, "TASK_STARTED"))
         self._result.task_status = TaskStatus.RUNNING
         try:
@@ -62,7 +60,9 @@ class Task:
             self._post_run()
         except BaseException as err:
             self._result.task_status = TaskStatus.FAILED
-            self._result.summary = "".join(traceback.format_exception(err))
+            self._result.summary = (
+                str(err) if isinstance(err, LuteError) else "".join(traceback.format_exception(err))
+            )
             self._report_to_executor(Message(self._result, "TASK_FAILED"))
             raise
         if self._result.task_status is TaskStatus.RUNNING:
@@ -96,76 +96,18 @@ class Task:
             self._channel = None
 
 
-def build_command(params: ThirdPartyParameters) -> list[str]:
-    """Turn third-party parameters into an argument vector.
+def __getattr__(name: str) -> Any:
+    """Keep ``lute.tasks.task.ThirdPartyTask`` and ``build_command`` importable.
 
-    Rules, per field (``json_schema_extra`` keys in brackets):
-
-    * ``executable`` is the program; ``lute_config`` is never passed on.
-    * Fields named ``p_arg1``, ``p_arg2``, ... are positional, in that order.
-    * ``None``, empty strings and empty lists are left out.
-    * ``True`` booleans become a bare flag; ``False`` ones are left out.
-    * Other values become ``--name value`` (one-letter names: ``-n value``);
-      ``flag_type`` ("-", "--" or "") overrides the dashes and
-      ``rename_param`` the name; ``long_flags_use_eq`` gives ``--name=value``.
-    * Lists repeat their values after one flag.
+    They moved to their own modules; importing them lazily here avoids an
+    import cycle (``third_party`` builds on ``Task``).
     """
-    positional: list[tuple[int, list[str]]] = []
-    flags: list[str] = []
-    fields = type(params).model_fields
-    values = {name: getattr(params, name) for name in fields}
-    values.update(params.model_extra or {})
-    for name, value in values.items():
-        if name in ("executable", "lute_config") or _is_empty(value) or value is False:
-            continue
-        info = fields.get(name)
-        extra = info.json_schema_extra if info is not None else None
-        options: dict[str, Any] = extra if isinstance(extra, dict) else {}
-        rendered = [str(v) for v in value] if isinstance(value, list) else [str(value)]
-        if name.startswith("p_arg") and name[5:].isdigit():
-            positional.append((int(name[5:]), rendered))
-            continue
-        flag_name = str(options.get("rename_param", name))
-        dashes = options.get("flag_type", "-" if len(flag_name) == 1 else "--")
-        flag = f"{dashes}{flag_name}"
-        if value is True:
-            flags.append(flag)
-        elif options.get("long_flags_use_eq") and not isinstance(value, list):
-            flags.append(f"{flag}={rendered[0]}")
-        else:
-            flags.extend([flag, *rendered])
-    args = [arg for _, group in sorted(positional) for arg in group]
-    return [params.executable, *flags, *args]
+    if name == "ThirdPartyTask":
+        from lute.tasks.third_party import ThirdPartyTask  # noqa: PLC0415 (cycle)
 
+        return ThirdPartyTask
+    if name == "build_command":
+        from lute.io.models.command import build_command  # noqa: PLC0415 (cycle)
 
-def _is_empty(value: Any) -> bool:
-    return value is None or (isinstance(value, (str, list, dict)) and len(value) == 0)
-
-
-class ThirdPartyTask(Task):
-    """Runs an external program in place of the Task process.
-
-    The Task announces itself, then ``exec``s the program, so the program's
-    exit status is the process's and its output reaches the Executor over
-    the same pipes.
-    """
-
-    def _run(self) -> None:
-        params = self._task_parameters
-        if not isinstance(params, ThirdPartyParameters):
-            raise ConfigurationError(
-                f"{self.name}: parameters must derive from ThirdPartyParameters"
-            )
-        command = build_command(params)
-        program = shutil.which(command[0])
-        if program is None:
-            raise ConfigurationError(
-                f"{self.name}: executable '{command[0]}' not found"
-                f" (PATH={os.environ.get('PATH', '')})"
-            )
-        logger.debug("exec: %s", command)
-        self._report(f"Running: {' '.join(command)}")
-        self._close_channel()
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os.execv(program, command)
+        return build_command
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

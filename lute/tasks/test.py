@@ -6,8 +6,7 @@ import hashlib
 import logging
 from pathlib import Path
 
-import numpy as np
-
+from lute.tasks.dataclasses import ElogSummaryPlots
 from lute.tasks.task import Task
 
 logger = logging.getLogger(__name__)
@@ -36,6 +35,8 @@ class TestSocket(Task):
         params = self._task_parameters
         length = int(params.array_size_mb * 1e6) // 8
         digests = []
+        import numpy as np  # noqa: PLC0415 (only this Task needs numpy; keep the others light)
+
         rng = np.random.default_rng(0)
         for index in range(params.num_arrays):
             array = rng.random(length)
@@ -70,3 +71,26 @@ class TestReadOutput(Task):
         self._report(f"Read {len(lines)} lines from {path}")
         self._result.summary = f"Read {len(lines)} lines from {path}"
         self._result.payload = str(path)
+
+
+class HtmlFigure:
+    """A stand-in for a plotting library's figure: it can save itself as HTML."""
+
+    def __init__(self, html: str) -> None:
+        self.html = html
+
+    def save(self, path: str) -> None:
+        """Write the figure to ``path``, as panel and bokeh layouts do."""
+        Path(path).write_text(self.html, encoding="utf-8")
+
+
+class TestElog(Task):
+    """Produces what the eLog shows: run-table values and a summary report."""
+
+    def _run(self) -> None:
+        params = self._task_parameters
+        self._report("Computing eLog summary")
+        html = f"<html><body><h1>{params.display_name}</h1><p>hit rate 0.25</p></body></html>"
+        self._result.summary = {"n_shots": 1000, "hit_rate": 0.25, "detector": "epix"}
+        figures = HtmlFigure(html) if params.use_figure else html
+        self._result.payload = ElogSummaryPlots(params.display_name, figures)

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+import shlex
 from pathlib import Path
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, computed_field, model_validator
+
+from lute.io.models.command import build_command
 
 ENV_WORK_DIR = "LUTE_WORK_DIR"
 DEFAULT_WORK_DIR = "lute_work"
@@ -95,14 +98,66 @@ class TaskParameters(BaseModel):
         return None
 
 
+class TemplateConfig(BaseModel):
+    """A config file a third-party Task renders from a jinja2 template before it runs.
+
+    The template is searched for in ``template_dir`` (if given), then in each
+    directory of ``$LUTE_TEMPLATE_DIR``, then in lute's ``config/templates/``.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    template_name: str = Field(description="Template file name, relative to the search path.")
+    output_path: str | None = Field(
+        None, description="Where to write the rendered file; default <work_dir>/<template name>."
+    )
+    template_dir: str | None = Field(None, description="Directory searched first for the template.")
+
+
 class ThirdPartyParameters(TaskParameters):
     """Parameters of a Task that runs an external program.
 
-    Unknown keys are allowed: they are passed on (as flags, or to a config
-    template) rather than rejected, since lute cannot know every option of
-    every program.
+    Unknown keys are allowed: they become flags, or, when the model renders a
+    config template (``lute_template_cfg``), template variables. lute cannot
+    know every option of every program. How each field becomes part of the
+    command line is described in ``lute.io.models.command``; the command is
+    validated with the parameters and recorded as ``lute_command``.
     """
 
     model_config = ConfigDict(extra="allow", validate_assignment=True)
 
+    long_flags_use_eq: ClassVar[bool] = False
+    """Default form of ``--name`` flags: ``--name=value`` when True."""
+    short_flags_use_eq: ClassVar[bool] = False
+    """Default form of ``-n`` flags: ``-n=value`` when True."""
+
     executable: str = Field(description="Program to run (a path or a name on PATH).")
+    lute_template_cfg: TemplateConfig | None = Field(
+        None, description="Config file to render from a template before the program runs."
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _reject_reserved(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "lute_command" in data:
+            raise ValueError("lute_command is set by lute from the other parameters; remove it")
+        return data
+
+    @model_validator(mode="after")
+    def _check_command(self) -> ThirdPartyParameters:
+        template = self.lute_template_cfg
+        if template is not None and template.output_path is None:
+            name = Path(template.template_name).name
+            template.output_path = str(Path(self.lute_config.work_dir) / name)
+        build_command(self)
+        return self
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def lute_command(self) -> str:
+        """The command line these parameters run, as a shell would quote it."""
+        return shlex.join(build_command(self))
+
+    def template_context(self) -> dict[str, Any]:
+        """Variables a config template sees: every parameter and ``lute_config``."""
+        return self.model_dump(mode="json", exclude={"lute_template_cfg", "lute_command"})

@@ -1,0 +1,661 @@
+"""The client of the experiment's electronic logbook (the LCLS eLog), over ``requests``.
+
+Everything that knows the logbook's URLs, authentication and answers lives
+here; the Executor side (``lute.execution.elog_reporter``) only decides *when*
+to post. Calls block: callers that must not wait run them in a thread.
+
+Configuration comes from the environment only (see ``ElogSettings``), so the
+same code talks to the facility's logbook, a test server, or nothing:
+
+* ``LUTE_ELOG_URL``: base URL of the logbook API, e.g.
+  ``https://pswww.slac.stanford.edu/ws-auth/lgbk``.
+* ``JID_UPDATE_COUNTERS``: per-job URL of the run's status counters, set by
+  the facility's job system (ARP) for each job.
+* ``LUTE_ELOG_EXPERIMENT``: experiment when the config header names none
+  (falls back to ``EXPERIMENT``).
+* ``LUTE_ELOG_AUTH``: ``basic``, ``kerberos`` or ``none``; default ``basic``
+  when credentials are given, else ``none``.
+* ``LUTE_ELOG_USER`` and ``LUTE_ELOG_PASSWORD``: basic-auth credentials; or
+  ``LUTE_ELOG_CREDENTIALS``: a file holding ``user:password`` on its first
+  line, readable by its owner only (mode 0600 or 0400).
+* ``LUTE_ELOG_TIMEOUT``: ``CONNECT,READ`` seconds per call (default 3.05,10).
+* ``LUTE_ELOG_RETRIES`` (default 3) and ``LUTE_ELOG_BACKOFF`` (default 0.3 s):
+  retries after a refused connection or a 429/5xx answer, with exponential
+  backoff.
+* ``LUTE_ELOG_FLUSH_TIMEOUT``: seconds the Executor waits at exit for posts
+  still queued (default 5).
+
+Endpoints, relative to ``LUTE_ELOG_URL`` (the LCLS logbook's ``ws`` API);
+each answers JSON, usually ``{"success": bool, "value": ..., "errorMsg": ...}``:
+
+* ``GET``/``POST JID_UPDATE_COUNTERS``: the run's status counters, a list of
+  ``{"key": ..., "value": ...}``. A POST replaces the list, so the client
+  reads, merges by key, and posts the whole list.
+* ``POST run_control/<exp>/ws/add_run_params?run_num=<run>``: JSON object of
+  run-table parameters.
+* ``POST <exp>/ws/new_elog_entry``: multipart form ``log_text``,
+  ``log_title``, ``log_tags`` (space separated), ``run_num`` and one
+  ``files`` part per attachment.
+* ``GET <exp>/ws/get_runs_with_tag?tag=<tag>``: the runs carrying a tag.
+* ``GET ws/activeexperiment_for?instrument_name=<ins>&station=<n>``: the
+  experiment currently active on an instrument.
+* ``POST <exp>/ws/create_update_workflow_def``: a workflow definition and
+  its trigger.
+
+Credentials never reach a log line or a ``repr``: settings hide them,
+``redact_url`` strips user information from URLs, and error text is scrubbed
+of every secret before it is raised.
+"""
+
+from __future__ import annotations
+
+import base64
+import enum
+import importlib
+import json
+import logging
+import mimetypes
+import os
+import stat
+import urllib.parse
+from collections.abc import Iterable, Mapping, Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import requests
+from requests.adapters import HTTPAdapter
+from requests.auth import AuthBase, HTTPBasicAuth
+from urllib3.util.retry import Retry
+
+from lute.exceptions import ConfigurationError, LuteError
+
+logger = logging.getLogger(__name__)
+
+ENV_URL = "LUTE_ELOG_URL"
+ENV_STATUS_URL = "JID_UPDATE_COUNTERS"
+ENV_EXPERIMENT = "LUTE_ELOG_EXPERIMENT"
+ENV_AUTH = "LUTE_ELOG_AUTH"
+ENV_USER = "LUTE_ELOG_USER"
+ENV_PASSWORD = "LUTE_ELOG_PASSWORD"
+ENV_CREDENTIALS = "LUTE_ELOG_CREDENTIALS"
+ENV_TIMEOUT = "LUTE_ELOG_TIMEOUT"
+ENV_RETRIES = "LUTE_ELOG_RETRIES"
+ENV_BACKOFF = "LUTE_ELOG_BACKOFF"
+ENV_FLUSH_TIMEOUT = "LUTE_ELOG_FLUSH_TIMEOUT"
+SECRET_VARIABLES: tuple[str, ...] = (ENV_PASSWORD,)
+"""Variables that hold secrets; the Task process and the run record never see them."""
+
+AUTH_MODES = ("basic", "kerberos", "none")
+DEFAULT_TIMEOUT: tuple[float, float] = (3.05, 10.0)
+DEFAULT_RETRIES = 3
+DEFAULT_BACKOFF = 0.3
+DEFAULT_FLUSH_TIMEOUT = 5.0
+RETRY_STATUSES = (429, 500, 502, 503, 504)
+"""Answers that mean "not now": retried, like a refused connection."""
+ERROR_BODY_CHARS = 200
+
+
+class ElogError(LuteError):
+    """A logbook call failed: unreachable, refused, or an unusable answer.
+
+    Args:
+        message: What failed, already free of credentials.
+        transient: True when the same call may succeed later (timeouts,
+            refused connections, 5xx answers).
+    """
+
+    def __init__(self, message: str, *, transient: bool = False) -> None:
+        super().__init__(message)
+        self.transient = transient
+
+
+class WorkflowTrigger(enum.Enum):
+    """When the logbook starts a workflow."""
+
+    START_OF_RUN = "START_OF_RUN"
+    END_OF_RUN = "END_OF_RUN"
+    RUN_PARAM_IS_VALUE = "RUN_PARAM_IS_VALUE"
+    MANUAL = "MANUAL"
+
+
+@dataclass(frozen=True)
+class WorkflowDefinition:
+    """A workflow the logbook launches on a trigger (a batch script and its arguments).
+
+    Attributes:
+        name: Name shown in the logbook; an existing definition of that name
+            is updated.
+        executable: Script the job system runs, e.g. a lute launch script.
+        parameters: Its command-line arguments, one string.
+        trigger: When to run it.
+        location: Where to run it (the job system's name, e.g. ``S3DF``).
+        run_as_user: Account the job runs under.
+        run_param_name: For ``RUN_PARAM_IS_VALUE``: the run parameter to watch.
+        run_param_value: For ``RUN_PARAM_IS_VALUE``: the value that triggers.
+    """
+
+    name: str
+    executable: str
+    parameters: str = ""
+    trigger: WorkflowTrigger = WorkflowTrigger.MANUAL
+    location: str = "S3DF"
+    run_as_user: str = ""
+    run_param_name: str = ""
+    run_param_value: str = ""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.trigger, WorkflowTrigger):
+            try:
+                object.__setattr__(self, "trigger", WorkflowTrigger(str(self.trigger).upper()))
+            except ValueError:
+                choices = ", ".join(t.value for t in WorkflowTrigger)
+                raise ConfigurationError(
+                    f"workflow {self.name!r}: trigger {self.trigger!r} is not valid;"
+                    f" choose one of: {choices}"
+                ) from None
+        if self.trigger is WorkflowTrigger.RUN_PARAM_IS_VALUE and not self.run_param_name:
+            raise ConfigurationError(
+                f"workflow {self.name!r}: trigger RUN_PARAM_IS_VALUE needs run_param_name"
+            )
+
+    def as_json(self) -> dict[str, str]:
+        """The definition as the logbook's ``create_update_workflow_def`` expects it."""
+        body = {
+            "name": self.name,
+            "executable": self.executable,
+            "parameters": self.parameters,
+            "trigger": self.trigger.value,
+            "location": self.location,
+            "run_as_user": self.run_as_user,
+        }
+        if self.trigger is WorkflowTrigger.RUN_PARAM_IS_VALUE:
+            body["run_param_name"] = self.run_param_name
+            body["run_param_value"] = self.run_param_value
+        return body
+
+
+@dataclass(frozen=True)
+class ElogSettings:
+    """Where the logbook is and how to talk to it; see ``from_environment``.
+
+    The password is excluded from ``repr`` so settings can be logged.
+
+    Attributes:
+        url: Base URL of the logbook API (no trailing slash), or ``None``.
+        status_url: The job's status-counter URL, or ``None``.
+        experiment: Default experiment for calls that need one.
+        auth: One of ``AUTH_MODES``.
+        username: Basic-auth user.
+        password: Basic-auth password.
+        timeout: ``(connect, read)`` seconds, applied to every call.
+        retries: Retries of a refused connection or a 429/5xx answer.
+        backoff: Backoff factor between retries, in seconds.
+        flush_timeout: Seconds a caller posting in the background waits at
+            exit for posts still queued.
+    """
+
+    url: str | None = None
+    status_url: str | None = None
+    experiment: str = ""
+    auth: str = "none"
+    username: str = ""
+    password: str = field(default="", repr=False)
+    timeout: tuple[float, float] = DEFAULT_TIMEOUT
+    retries: int = DEFAULT_RETRIES
+    backoff: float = DEFAULT_BACKOFF
+    flush_timeout: float = DEFAULT_FLUSH_TIMEOUT
+
+    @property
+    def configured(self) -> bool:
+        """Whether there is anywhere to post to."""
+        return bool(self.url or self.status_url)
+
+    def secrets(self) -> list[str]:
+        """Strings that must never appear in output: the password and its header forms."""
+        found = [s for s in (self.password,) if s]
+        if self.password:
+            token = base64.b64encode(f"{self.username}:{self.password}".encode()).decode()
+            found.append(token)
+        for url in (self.url, self.status_url):
+            password = urllib.parse.urlsplit(url or "").password
+            if password:
+                found.append(password)
+        return found
+
+    @classmethod
+    def from_environment(cls, env: Mapping[str, str] | None = None) -> ElogSettings:
+        """Read the settings from ``env`` (default ``os.environ``).
+
+        Raises:
+            ConfigurationError: A value is malformed, or the credentials file
+                is missing, unreadable, malformed, or open to group or others.
+        """
+        env = os.environ if env is None else env
+        username = env.get(ENV_USER, "")
+        password = env.get(ENV_PASSWORD, "")
+        credentials_file = env.get(ENV_CREDENTIALS)
+        if credentials_file and not password:
+            username, password = read_credentials_file(credentials_file)
+        auth = env.get(ENV_AUTH, "").strip().lower() or ("basic" if password else "none")
+        if auth not in AUTH_MODES:
+            raise ConfigurationError(
+                f"{ENV_AUTH}={auth!r} is not valid; choose one of: {', '.join(AUTH_MODES)}"
+            )
+        if auth == "basic" and not (username and password):
+            raise ConfigurationError(
+                f"{ENV_AUTH}=basic needs {ENV_USER} and {ENV_PASSWORD}, or {ENV_CREDENTIALS}"
+            )
+        return cls(
+            url=(env.get(ENV_URL) or "").rstrip("/") or None,
+            status_url=env.get(ENV_STATUS_URL) or None,
+            experiment=env.get(ENV_EXPERIMENT) or env.get("EXPERIMENT", ""),
+            auth=auth,
+            username=username,
+            password=password,
+            timeout=_parse_timeout(env.get(ENV_TIMEOUT)),
+            retries=int(_parse_number(env, ENV_RETRIES, DEFAULT_RETRIES, minimum=0)),
+            backoff=_parse_number(env, ENV_BACKOFF, DEFAULT_BACKOFF, minimum=0.0),
+            flush_timeout=_parse_number(env, ENV_FLUSH_TIMEOUT, DEFAULT_FLUSH_TIMEOUT, minimum=0.0),
+        )
+
+
+def read_credentials_file(path: str | os.PathLike[str]) -> tuple[str, str]:
+    """Read ``user:password`` from the first line of a private file.
+
+    A file that group or others may read (or write) is refused: a password
+    that others can read is already leaked, and refusing says so at once.
+
+    Raises:
+        ConfigurationError: The file is missing, open to others, or malformed.
+    """
+    location = Path(path).expanduser()
+    try:
+        mode = location.stat().st_mode
+    except OSError as err:
+        raise ConfigurationError(
+            f"{ENV_CREDENTIALS}: cannot read {location}: {err.strerror}"
+        ) from None
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise ConfigurationError(
+            f"{ENV_CREDENTIALS}: {location} is accessible by group or others"
+            f" (mode {stat.S_IMODE(mode):04o}); run: chmod 600 {location}"
+        )
+    lines = location.read_text(encoding="utf-8").splitlines()
+    username, sep, password = (lines[0] if lines else "").strip().partition(":")
+    if not (sep and username and password):
+        raise ConfigurationError(
+            f"{ENV_CREDENTIALS}: {location} must hold 'user:password' on its first line"
+        )
+    return username, password
+
+
+def without_secrets(env: Mapping[str, str]) -> dict[str, str]:
+    """``env`` minus the eLog password, with user information cut from the eLog URLs.
+
+    The Executor posts to the logbook, never the Task, so the Task process
+    (and the environment recorded with the run) need not carry secrets.
+    """
+    clean = {name: value for name, value in env.items() if name not in SECRET_VARIABLES}
+    for name in (ENV_URL, ENV_STATUS_URL):
+        if clean.get(name):
+            clean[name] = redact_url(clean[name])
+    return clean
+
+
+def redact_url(url: str) -> str:
+    """``url`` with any ``user:password@`` replaced by ``***@``."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url
+    host = parts.hostname or ""
+    if parts.port is not None:
+        host = f"{host}:{parts.port}"
+    return urllib.parse.urlunsplit(parts._replace(netloc=f"***@{host}"))
+
+
+def scrub(text: str, secrets: Iterable[str]) -> str:
+    """``text`` with every secret replaced by ``***``."""
+    for secret in secrets:
+        text = text.replace(secret, "***")
+    return text
+
+
+def _parse_timeout(value: str | None) -> tuple[float, float]:
+    if not value:
+        return DEFAULT_TIMEOUT
+    try:
+        parts = [float(part) for part in value.split(",")]
+    except ValueError:
+        parts = []
+    if len(parts) == 1:
+        parts = [parts[0], parts[0]]
+    if len(parts) != 2 or min(parts) <= 0:
+        raise ConfigurationError(
+            f"{ENV_TIMEOUT}={value!r} is not valid; give positive seconds as CONNECT,READ or one"
+            " number for both"
+        )
+    return parts[0], parts[1]
+
+
+def _parse_number(env: Mapping[str, str], name: str, default: float, minimum: float) -> float:
+    value = env.get(name)
+    if not value:
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        number = minimum - 1
+    if number < minimum:
+        raise ConfigurationError(f"{name}={value!r} is not valid; give a number >= {minimum}")
+    return number
+
+
+def _build_auth(settings: ElogSettings) -> AuthBase | None:
+    if settings.auth == "basic":
+        return HTTPBasicAuth(settings.username, settings.password)
+    if settings.auth == "kerberos":
+        try:
+            gssapi = importlib.import_module("requests_gssapi")
+        except ImportError:
+            raise ConfigurationError(
+                f"{ENV_AUTH}=kerberos needs the requests-gssapi package:"
+                " pip install 'lute[kerberos]'"
+            ) from None
+        return gssapi.HTTPSPNEGOAuth(mutual_authentication=gssapi.OPTIONAL)
+    return None
+
+
+def build_session(settings: ElogSettings) -> requests.Session:
+    """A ``requests.Session`` with bounded retries, backoff and the configured auth.
+
+    Refused connections and "not now" answers (``RETRY_STATUSES``) are
+    retried; read timeouts are not, since the server may have acted on the
+    call. ``Retry-After`` is ignored so that no answer can stall the caller
+    beyond the backoff.
+    """
+    retry = Retry(
+        total=settings.retries,
+        connect=settings.retries,
+        read=0,
+        status=settings.retries,
+        backoff_factor=settings.backoff,
+        status_forcelist=RETRY_STATUSES,
+        allowed_methods=None,
+        raise_on_status=False,
+        respect_retry_after_header=False,
+    )
+    session = requests.Session()
+    adapter = HTTPAdapter(max_retries=retry)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    session.auth = _build_auth(settings)
+    session.headers["Accept"] = "application/json"
+    return session
+
+
+class ElogClient:
+    """Calls on the logbook API; each blocks for at most its retries and timeouts.
+
+    Args:
+        settings: Where and how to connect; ``ElogSettings.from_environment()``
+            by default.
+        session: A session to use instead of ``build_session(settings)``.
+
+    Raises:
+        ConfigurationError: The settings name an authentication that cannot
+            be set up (Kerberos without ``requests-gssapi``).
+    """
+
+    def __init__(
+        self, settings: ElogSettings | None = None, session: requests.Session | None = None
+    ) -> None:
+        self._settings = settings or ElogSettings.from_environment()
+        self._session = session or build_session(self._settings)
+        self._secrets = self._settings.secrets()
+
+    def __repr__(self) -> str:
+        url = redact_url(self._settings.url or "") or None
+        return f"ElogClient(url={url!r}, auth={self._settings.auth!r})"
+
+    def __enter__(self) -> ElogClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Release pooled connections."""
+        self._session.close()
+
+    @property
+    def settings(self) -> ElogSettings:
+        """The settings this client uses."""
+        return self._settings
+
+    def update_run_status(
+        self, counters: Mapping[str, Any], status_url: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Set the job's status counters, keeping the others.
+
+        Args:
+            counters: ``{key: value}`` to set, e.g. ``{"Test status": "RUNNING"}``.
+            status_url: The counters URL; ``JID_UPDATE_COUNTERS`` by default.
+
+        Returns:
+            The full list of ``{"key", "value"}`` pairs posted.
+
+        Raises:
+            ConfigurationError: No counters URL is known.
+            ElogError: The logbook could not be read or written.
+        """
+        url = status_url or self._settings.status_url
+        if not url:
+            raise ConfigurationError(f"no status counters URL: set {ENV_STATUS_URL}")
+        current = self._call("GET", url, "reading the status counters", missing_ok=True)
+        merged: dict[str, Any] = {}
+        for pair in _counter_pairs(current):
+            merged[str(pair["key"])] = pair.get("value")
+        merged.update({str(key): value for key, value in counters.items()})
+        body = [{"key": key, "value": value} for key, value in merged.items()]
+        self._call("POST", url, "posting the status counters", json=body)
+        return body
+
+    def add_run_parameters(
+        self, parameters: Mapping[str, Any], run: int | str, experiment: str | None = None
+    ) -> None:
+        """Add (or overwrite) run-table parameters of one run.
+
+        Values that are not numbers or strings are sent as JSON text.
+
+        Raises:
+            ConfigurationError: No base URL or experiment.
+            ElogError: The logbook refused or could not be reached.
+        """
+        exp = self._experiment(experiment)
+        body = {
+            str(key): value if isinstance(value, (str, int, float)) else json.dumps(value)
+            for key, value in parameters.items()
+        }
+        self._call(
+            "POST",
+            self._endpoint(f"run_control/{_quote(exp)}/ws/add_run_params"),
+            "adding run parameters",
+            params={"run_num": str(run)},
+            json=body,
+        )
+
+    def post_message(
+        self,
+        text: str,
+        *,
+        title: str = "",
+        tags: Sequence[str] = (),
+        attachments: Sequence[str | os.PathLike[str] | tuple[str | os.PathLike[str], str]] = (),
+        run: int | str | None = None,
+        experiment: str | None = None,
+    ) -> Any:
+        """Post a logbook entry, with files attached.
+
+        Args:
+            text: Body of the entry.
+            title: Its title.
+            tags: Tags (the logbook takes them space separated).
+            attachments: Paths, or ``(path, content_type)`` pairs; the type of
+                a bare path is guessed from its name.
+            run: Run the entry belongs to, if any.
+            experiment: Defaults to the configured experiment.
+
+        Returns:
+            The logbook's ``value`` (the new entry).
+
+        Raises:
+            ConfigurationError: No base URL or experiment.
+            ElogError: The logbook refused or could not be reached.
+            OSError: An attachment cannot be read.
+        """
+        exp = self._experiment(experiment)
+        form = {"log_text": text, "log_title": title, "log_tags": " ".join(tags)}
+        if run is not None:
+            form["run_num"] = str(run)
+        with ExitStack() as stack:
+            files = []
+            for item in attachments:
+                path, content_type = item if isinstance(item, tuple) else (item, None)
+                path = Path(path)
+                guessed = content_type or mimetypes.guess_type(path.name)[0]
+                handle = stack.enter_context(path.open("rb"))
+                files.append(("files", (path.name, handle, guessed or "application/octet-stream")))
+            return self._call(
+                "POST",
+                self._endpoint(f"{_quote(exp)}/ws/new_elog_entry"),
+                "posting a message",
+                data=form,
+                files=files or None,
+            )
+
+    def runs_with_tag(self, tag: str, experiment: str | None = None) -> list[Any]:
+        """The runs of an experiment that carry ``tag``.
+
+        Raises:
+            ConfigurationError: No base URL or experiment.
+            ElogError: The logbook refused, could not be reached, or did not
+                answer with a list.
+        """
+        exp = self._experiment(experiment)
+        value = self._call(
+            "GET",
+            self._endpoint(f"{_quote(exp)}/ws/get_runs_with_tag"),
+            "listing runs with a tag",
+            params={"tag": tag},
+        )
+        if not isinstance(value, list):
+            raise ElogError(f"eLog answered the runs with tag {tag!r} with {type(value).__name__}")
+        return value
+
+    def active_experiment(self, instrument: str, station: int = 0) -> str:
+        """The experiment currently active on ``instrument`` (e.g. ``MFX``).
+
+        Raises:
+            ConfigurationError: No base URL.
+            ElogError: The logbook refused, could not be reached, or named no
+                experiment.
+        """
+        value = self._call(
+            "GET",
+            self._endpoint("ws/activeexperiment_for"),
+            "looking up the active experiment",
+            params={"instrument_name": instrument, "station": str(station)},
+        )
+        name = value.get("name") if isinstance(value, dict) else None
+        if not isinstance(name, str) or not name:
+            raise ElogError(f"eLog named no active experiment for {instrument} station {station}")
+        return name
+
+    def define_workflow(self, workflow: WorkflowDefinition, experiment: str | None = None) -> Any:
+        """Create the workflow definition, or update the one of the same name.
+
+        Raises:
+            ConfigurationError: No base URL or experiment.
+            ElogError: The logbook refused or could not be reached.
+        """
+        exp = self._experiment(experiment)
+        return self._call(
+            "POST",
+            self._endpoint(f"{_quote(exp)}/ws/create_update_workflow_def"),
+            "defining a workflow",
+            json=workflow.as_json(),
+        )
+
+    def _experiment(self, experiment: str | None) -> str:
+        exp = experiment or self._settings.experiment
+        if not exp:
+            raise ConfigurationError(
+                f"no experiment for the eLog: set it in the config header or {ENV_EXPERIMENT}"
+            )
+        return exp
+
+    def _endpoint(self, path: str) -> str:
+        if not self._settings.url:
+            raise ConfigurationError(f"no eLog base URL: set {ENV_URL}")
+        return f"{self._settings.url}/{path}"
+
+    def _call(
+        self, method: str, url: str, what: str, missing_ok: bool = False, **kwargs: Any
+    ) -> Any:
+        """One request: timeouts, error mapping, and the ``success``/``value`` envelope.
+
+        Args:
+            method: HTTP method.
+            url: Full URL.
+            what: What the call does, for error messages.
+            missing_ok: Treat 404 as an empty answer (nothing stored yet).
+            **kwargs: Passed to ``Session.request``.
+        """
+        where = redact_url(url.split("?", 1)[0])
+        try:
+            response = self._session.request(method, url, timeout=self._settings.timeout, **kwargs)
+        except requests.RequestException as err:
+            reason = scrub(f"{type(err).__name__}: {err}", self._secrets)
+            raise ElogError(f"eLog {what} failed ({where}): {reason}", transient=True) from None
+        if missing_ok and response.status_code == 404:
+            return None
+        if response.status_code >= 400:
+            body = scrub(response.text[:ERROR_BODY_CHARS], self._secrets)
+            raise ElogError(
+                f"eLog {what} failed ({where}): HTTP {response.status_code} {body!r}",
+                transient=response.status_code in RETRY_STATUSES,
+            )
+        if not response.content:
+            return None
+        try:
+            answer = response.json()
+        except ValueError:
+            body = scrub(response.text[:ERROR_BODY_CHARS], self._secrets)
+            raise ElogError(
+                f"eLog {what} failed ({where}): the answer is not JSON: {body!r}"
+            ) from None
+        if isinstance(answer, dict) and "success" in answer:
+            if not answer["success"]:
+                reason = scrub(str(answer.get("errorMsg") or "no reason given"), self._secrets)
+                raise ElogError(f"eLog {what} failed ({where}): {reason}")
+            return answer.get("value")
+        return answer
+
+
+def _counter_pairs(answer: Any) -> list[dict[str, Any]]:
+    """The ``{"key", "value"}`` pairs of a counters answer (a list, or ``None``).
+
+    Raises:
+        ElogError: The answer is neither.
+    """
+    if answer is None:
+        return []
+    if isinstance(answer, list) and all(isinstance(p, dict) and "key" in p for p in answer):
+        return answer
+    raise ElogError("eLog status counters are not a list of {'key', 'value'} pairs")
+
+
+def _quote(segment: str) -> str:
+    return urllib.parse.quote(segment, safe="")

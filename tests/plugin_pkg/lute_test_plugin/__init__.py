@@ -1,0 +1,1 @@
+"""An example lute plugin: one Python Task and one third-party Task."""
