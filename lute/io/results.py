@@ -40,6 +40,8 @@ from lute.tasks.dataclasses import TaskStatus
 
 MIN_PREFIX = 4
 """Shortest run-id prefix accepted, so a typo does not match by accident."""
+_STRUCTURED_FIELDS = ("executor_errors", "parameters", "header", "log_paths")
+"""Result fields that are not one CSV cell (parameters and header get columns of their own)."""
 _BATCH = 500
 """Rows fetched per query when loading many results (bound-parameter limits)."""
 
@@ -406,23 +408,7 @@ def result_rows(results: Iterable[Result]) -> tuple[list[str], list[dict[str, An
     Runs of different Tasks have different parameters; the columns are the
     union, and a run without a parameter leaves its cell empty.
     """
-    fixed = [
-        "run_id",
-        "attempt",
-        "task_name",
-        "status",
-        "valid",
-        "invalid_reason",
-        "start_time",
-        "end_time",
-        "duration",
-        "exit_code",
-        "host",
-        "slurm_job_id",
-        "summary",
-        "payload",
-        "error",
-    ]
+    fixed = [f.name for f in dataclasses.fields(Result) if f.name not in _STRUCTURED_FIELDS]
     rows: list[dict[str, Any]] = []
     params: dict[str, None] = {}
     for result in results:
