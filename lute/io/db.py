@@ -37,6 +37,7 @@ import dataclasses
 import datetime as dt
 import functools
 import hashlib
+import importlib.util
 import json
 import logging
 import math
@@ -119,9 +120,25 @@ def lock_timeout() -> float:
     return value
 
 
+def with_driver(url: str) -> str:
+    """``url`` with an installed PostgreSQL driver named when it names none.
+
+    ``postgresql://`` means psycopg2 to SQLAlchemy 2.0 and psycopg (3) to
+    2.1; users should not have to know which one their SQLAlchemy picks or
+    which one is installed.
+    """
+    parsed = sa.engine.make_url(url)
+    if parsed.drivername != "postgresql":
+        return url
+    for module, driver in (("psycopg", "postgresql+psycopg"), ("psycopg2", "postgresql+psycopg2")):
+        if importlib.util.find_spec(module) is not None:
+            return parsed.set(drivername=driver).render_as_string(hide_password=False)
+    return url
+
+
 def get_engine(url: str) -> Engine:
     """The engine for ``url`` in this process, with the current lock timeout."""
-    return _engine(url, lock_timeout())
+    return _engine(with_driver(url), lock_timeout())
 
 
 @functools.lru_cache(maxsize=16)

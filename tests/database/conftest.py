@@ -23,6 +23,8 @@ import pytest
 import sqlalchemy as sa
 from conftest import REPO, require_service
 
+from lute.io.db import with_driver
+
 SETUP_SCRIPT = REPO / ".ci" / "setup-postgres.sh"
 EXPORT_PREFIX = "export LUTE_TEST_PG_URL="
 
@@ -81,7 +83,9 @@ def pg_url(pg_server: str | None) -> Iterator[str]:
     require_service(pg_server is not None, "PostgreSQL (LUTE_TEST_PG_URL or server binaries)")
     assert pg_server is not None
     name = f"lute_test_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(pg_server, isolation_level="AUTOCOMMIT", poolclass=sa.NullPool)
+    admin = sa.create_engine(
+        with_driver(pg_server), isolation_level="AUTOCOMMIT", poolclass=sa.NullPool
+    )
     quoted = admin.dialect.identifier_preparer.quote(name)
     with admin.connect() as conn:
         conn.exec_driver_sql(f"CREATE DATABASE {quoted}")

@@ -155,3 +155,12 @@ def test_a_parameter_named_like_a_bookkeeping_column_keeps_its_value(db_url, wor
     assert result.host == "testhost"
     assert result.parameters["host"] == "detector-01"
     assert db.read_latest_db_entry(work_dir, "Hosted", "host", db_url=db_url) == "detector-01"
+
+
+def test_plain_postgresql_url_names_an_installed_driver():
+    url = db.with_driver("postgresql://lute:secret@127.0.0.1:5432/runs")
+    assert url in (
+        "postgresql+psycopg://lute:secret@127.0.0.1:5432/runs",
+        "postgresql+psycopg2://lute:secret@127.0.0.1:5432/runs",
+    )
+    assert db.with_driver("sqlite:///x.db") == "sqlite:///x.db"
