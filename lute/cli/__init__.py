@@ -28,6 +28,7 @@ COMMAND_MODULES = (
     "lute.cli.jobs",
     "lute.cli.workflow",
     "lute.cli.cancel",
+    "lute.cli.db",
 )
 
 

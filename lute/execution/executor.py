@@ -658,12 +658,13 @@ class BaseExecutor:
                 result.summary = value
 
     def _store_configuration(self) -> None:
-        params = self._analysis_desc.task_parameters
-        url = db.database_url(params.lute_config.work_dir, params.lute_config.db_url)
+        """Record the run; if the database refuses it, it is spooled in the work dir."""
+        config = self._analysis_desc.task_parameters.lute_config
+        url = db.database_url(config.work_dir, config.db_url)
         try:
-            db.record_analysis(self._analysis_desc, url)
+            db.store_run(self._analysis_desc, url, config.work_dir)
         except Exception:
-            self._record_executor_error(f"could not record the run in {url}")
+            self._record_executor_error("could not record the run, nor spool it")
 
     def _task_entry(self) -> list[str]:
         """Arguments that start the Task side: ``subprocess_task.py`` if present."""
