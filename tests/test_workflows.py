@@ -6,11 +6,11 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 import yaml
 from conftest import run_lute, task_rows, write_config
+from faultkit import Fifo
 from workflow_helpers import (
     DIAMOND,
     FAILING_CHAIN,
@@ -174,21 +174,13 @@ def test_status_lines_when_not_a_tty(lute_env, work_dir, tmp_path):
     assert yaml.safe_load(dag.read_text())["task_name"] == "Tester"
 
 
-def wait_for_text(directory, text, deadline_s=60.0):
-    """Poll the files under ``directory`` until one contains ``text`` (bounded)."""
-    deadline = time.monotonic() + deadline_s
-    while not any(text in f.read_text() for f in directory.rglob("*") if f.is_file()):
-        if time.monotonic() > deadline:
-            pytest.fail(f"no file in {directory} contained {text!r} within {deadline_s}s")
-        time.sleep(0.05)
-
-
 def test_interrupt_cancels_running_and_pending_nodes(lute_env, work_dir, tmp_path):
-    graph = {"task_name": "SleepTester", "next": [{"task_name": "Tester"}]}
+    graph = {"task_name": "FaultTester", "next": [{"task_name": "Tester"}]}
     dag = write_dag(tmp_path / "sleep.yaml", graph)
+    ready = Fifo(tmp_path / "ready")
     config = write_config(
         tmp_path / "c.yaml",
-        {"TestSleep": {"seconds": 300}, "Test": {}},
+        {"Fault": {"mode": "sleep", "seconds": 300, "ready_fifo": str(ready.path)}, "Test": {}},
         {"work_dir": str(work_dir)},
     )
     proc = subprocess.Popen(
@@ -198,16 +190,14 @@ def test_interrupt_cancels_running_and_pending_nodes(lute_env, work_dir, tmp_pat
         stderr=subprocess.DEVNULL,
         text=True,
     )
-    for line in proc.stdout:  # the status lines: wait until the node runs
-        if line.rstrip().endswith("SleepTester: RUNNING"):
-            break
-    wait_for_text(work_dir / "workflows", "TestSleep started")  # its Task started
+    ready.read_line()  # the node's Task is running
+    ready.close()
     proc.send_signal(signal.SIGINT)  # to the workflow only, not to its nodes
     rest, _ = proc.communicate(timeout=60)
     assert proc.returncode == 1
     assert "interrupted" in rest
     final = {line.split()[0]: line for line in rest.splitlines()[-3:]}
-    assert final["SleepTester"].split()[2] == "CANCELLED"  # it ran, and was cancelled
+    assert final["FaultTester"].split()[2] == "CANCELLED"  # it ran, and was cancelled
     assert "CANCELLED (not run)" in final["Tester"]
-    rows = task_rows(work_dir / "lute.db", "TestSleep")
+    rows = task_rows(work_dir / "lute.db", "Fault")
     assert [row["result.task_status"] for row in rows] == ["CANCELLED"]
