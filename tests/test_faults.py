@@ -10,6 +10,7 @@ writes to, never on sleeps; time limits and grace periods are short.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -326,7 +327,8 @@ def test_100_mb_on_both_streams_at_once_is_logged_whole(in_process, tmp_path):
     ]
     [row] = rows(in_process)
     size = 100 * 1024 * 1024
-    assert os.path.getsize(row["log_stdout"]) == size
+    announcement = len(f"Fault running (flood): {read_pids(tmp_path / 'pids')[0]}\n")
+    assert os.path.getsize(row["log_stdout"]) == announcement + size
     assert os.path.getsize(row["log_stderr"]) == size
     assert row["log_stdout"] == executor.analysis.log_paths["stdout"]
     assert_gone(read_pids(tmp_path / "pids"))
@@ -503,3 +505,33 @@ def test_a_timed_out_attempt_is_not_retried(in_process, tmp_path):
     assert hooks.lifecycle()[-1] == ("task_cancelled", "TIMEDOUT")
     assert [row["result.task_status"] for row in rows(in_process)] == ["TIMEDOUT"]
     assert_gone(read_pids(tmp_path / "pids"))
+
+
+def test_log_files_show_output_while_the_task_runs(in_process, tmp_path):
+    """A user tailing the log of a running Task sees what it has written so far.
+
+    The Executor writes each chunk to the log file before it logs its lines,
+    so once the line has been logged it must already be in the file.
+    """
+    config = fault_config(tmp_path, in_process, {"mode": "sleep", "seconds": 60})
+    executor = Executor("Fault", kill_grace=1.0)
+    seen: list[str] = []
+
+    class ReadLogThenCancel(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if "Fault running" in record.getMessage() and not seen:
+                seen.append(Path(executor.analysis.log_paths["stdout"]).read_text())
+                executor.cancel()
+
+    handler = ReadLogThenCancel()
+    task_logger = logging.getLogger("lute.task.Fault")
+    task_logger.addHandler(handler)
+    level = task_logger.level
+    task_logger.setLevel(logging.INFO)
+    try:
+        status = executor.execute_task(str(config))
+    finally:
+        task_logger.removeHandler(handler)
+        task_logger.setLevel(level)
+    assert status is TaskStatus.CANCELLED
+    assert "Fault running (sleep)" in seen[0]

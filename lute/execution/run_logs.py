@@ -83,7 +83,7 @@ class RunLogs:
             for stream, path in self.paths.items():
                 if path not in self._files:
                     Path(path).parent.mkdir(parents=True, exist_ok=True)
-                    self._files[path] = open(path, "ab")
+                    self._files[path] = open(path, "ab", buffering=0)
                 self._by_stream[stream] = self._files[path]
         except OSError:
             self.__exit__()

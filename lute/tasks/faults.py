@@ -14,6 +14,7 @@ import resource
 import select
 import signal
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -44,6 +45,8 @@ class Fault(Task):
     def _announce(self, grandchild: int | None) -> None:
         params = self._task_parameters
         line = " ".join(str(pid) for pid in (os.getpid(), grandchild) if pid) + "\n"
+        sys.stdout.write(f"Fault running ({params.mode}): {line}")
+        sys.stdout.flush()
         if params.pid_file:
             path = Path(params.pid_file)
             tmp = path.with_name(f".{path.name}.tmp")
