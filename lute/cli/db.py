@@ -113,7 +113,16 @@ def _list(args: argparse.Namespace) -> int:
         return EXIT_OK
     headers = ["RUN ID", "TASK", "STATUS", "VALID", "STARTED (UTC)", "SECONDS", "EXPERIMENT", "RUN"]
     rows = [
-        [r.run_id, r.task_name, r.status, r.valid, r.start_time, r.duration, r.experiment, r.run]
+        [
+            r.run_id,
+            r.task_name,
+            r.status,
+            r.valid,
+            r.start_time,
+            None if r.duration is None else f"{r.duration:.2f}",
+            r.experiment,
+            r.run,
+        ]
         for r in runs
     ]
     print(format_table(headers, rows))

@@ -694,6 +694,7 @@ def store_run(desc: DescribedAnalysis, url: str, work_dir: str | os.PathLike[str
         )
         logger.debug("recording failed", exc_info=True)
         return StoreOutcome(spool_file=path)
+    logger.info("recorded %s run %s in %s", record.task_name, record.run_id, _redacted(url))
     return StoreOutcome(row_id=row_id)
 
 

@@ -49,9 +49,16 @@ class ParameterDoc:
 
 
 def summary_line(model: type[BaseModel]) -> str:
-    """The first line of a model's docstring."""
+    """The first line of a model's docstring, as plain text for a terminal.
+
+    Model docstrings conventionally open with "Parameters of ``Task``: ...";
+    in a listing that names the Task already, only what follows is kept.
+    """
     doc = (model.__doc__ or "").strip()
-    return doc.splitlines()[0] if doc else ""
+    line = doc.splitlines()[0] if doc else ""
+    line = re.sub(r"^Parameters of ``\w+``:\s*", "", line)
+    line = line.replace("``", "")
+    return line[:1].upper() + line[1:]
 
 
 def describe_parameters(model: type[TaskParameters]) -> list[ParameterDoc]:
