@@ -33,7 +33,7 @@ KEY = b"k" * 32
 
 
 def frame_bytes(msg: Message, seq: int = 0, context: bytes = b"stdout", key: bytes = KEY) -> bytes:
-    return b"".join(encode_frame(key, context, seq, msg))
+    return encode_frame(key, context, seq, msg)
 
 
 def feed_in_pieces(decoder: FrameDecoder, data: bytes, size: int) -> list:

@@ -8,8 +8,11 @@ Every lute message travels as one *frame*::
     offset  size  field
     0       6     MAGIC    b"\x00LUTE\x01"  (finds a frame inside a text stream)
     6       8     LENGTH   unsigned big-endian size of PAYLOAD
-    14      32    MAC      HMAC-SHA256(KEY, CONTEXT || SEQ || PAYLOAD)
-    46      N     PAYLOAD  COUNT (4) | COUNT sizes (8 each) | pickle | buffers
+    14      N     PAYLOAD  COUNT (4) | COUNT sizes (8 each) | pickle | buffers
+    14+N    32    MAC      HMAC-SHA256(KEY, CONTEXT || SEQ || PAYLOAD)
+
+* The MAC trails the payload so both ends hash while the bytes are in
+  flight: the sender as it writes, the receiver as each piece arrives.
 
 * PAYLOAD is a ``Message`` pickled with protocol 5: large contiguous buffers
   (numpy arrays, bytes) travel after the pickle stream, out of band, so they
@@ -31,8 +34,9 @@ Socket channel (the normal path; one persistent connection per process):
    Executor reads at most 32 bytes before checking it with
    ``hmac.compare_digest``; a wrong answer closes the connection.
 4. The Task sends frames. The Executor checks LENGTH against ``MAX_FRAME``
-   and the MAC before anything is unpickled; any violation is logged and
-   closes that connection (the Task's own connection is unaffected).
+   as soon as the header arrives, and the MAC before anything is unpickled;
+   any violation is logged and closes that connection (the Task's own
+   connection is unaffected).
 
 Pipe channel (stdout/stderr): these carry the child's ordinary text, which is
 logged line by line. A Task without a socket may embed frames in its stdout;
@@ -53,7 +57,7 @@ import socket
 import struct
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any
 
@@ -73,11 +77,12 @@ LUTE_SIGNALS: tuple[str, ...] = (
 )
 
 MAGIC = b"\x00LUTE\x01"
-_HEADER = struct.Struct(f"!{len(MAGIC)}sQ32s")
+_HEADER = struct.Struct(f"!{len(MAGIC)}sQ")
 _COUNT = struct.Struct("!I")
 _SIZE = struct.Struct("!Q")
 HEADER_SIZE = _HEADER.size
 MAC_SIZE = 32
+_HASH_CHUNK = 1024 * 1024
 CHALLENGE_SIZE = 32
 MAX_FRAME = 8 * 1024**3
 """Largest payload accepted (8 GiB): bounds what a bad peer can make us hold."""
@@ -121,12 +126,11 @@ def new_key() -> bytes:
     return secrets.token_bytes(32)
 
 
-def _mac(key: bytes, context: bytes, seq: int, parts: list[bytes | memoryview]) -> bytes:
+def _new_mac(key: bytes, context: bytes, seq: int) -> hmac.HMAC:
+    """The MAC of frame ``seq`` on a channel, before any payload byte."""
     digest = hmac.new(key, context, hashlib.sha256)
     digest.update(seq.to_bytes(8, "big"))
-    for part in parts:
-        digest.update(part)
-    return digest.digest()
+    return digest
 
 
 def _serialise(msg: Message) -> list[bytes | memoryview]:
@@ -173,15 +177,36 @@ def _deserialise(payload: memoryview, where: str) -> Any:
     return pickle.loads(payload[offset:stream_end], buffers=buffers)
 
 
-def encode_frame(key: bytes, context: bytes, seq: int, msg: Message) -> list[bytes | memoryview]:
-    """Serialise ``msg`` as frame number ``seq`` of a channel.
+def write_frame(
+    write: Callable[[bytes | memoryview], Any],
+    key: bytes,
+    context: bytes,
+    seq: int,
+    msg: Message,
+) -> None:
+    """Serialise ``msg`` as frame number ``seq`` of a channel through ``write``.
 
-    Returns the header followed by the payload's parts, so a caller writes
-    large arrays straight from their own memory.
+    Large buffers are passed to ``write`` in slices of their own memory, each
+    hashed just before it is written, and the MAC follows the last one.
     """
     parts = _serialise(msg)
     length = sum(memoryview(part).nbytes for part in parts)
-    return [_HEADER.pack(MAGIC, length, _mac(key, context, seq, parts)), *parts]
+    mac = _new_mac(key, context, seq)
+    write(_HEADER.pack(MAGIC, length))
+    for part in parts:
+        view = memoryview(part).cast("B")
+        for start in range(0, len(view), _HASH_CHUNK):
+            piece = view[start : start + _HASH_CHUNK]
+            mac.update(piece)
+            write(piece)
+    write(mac.digest())
+
+
+def encode_frame(key: bytes, context: bytes, seq: int, msg: Message) -> bytes:
+    """Frame ``seq`` of a channel as one bytes object (for tests and tools)."""
+    pieces: list[bytes | memoryview] = []
+    write_frame(pieces.append, key, context, seq, msg)
+    return b"".join(pieces)
 
 
 class FrameDecoder:
@@ -191,9 +216,10 @@ class FrameDecoder:
     objects; on a socket (``text=False``) only ``Message`` objects, and any
     byte that is not part of a valid frame raises ``ProtocolError``.
 
-    On a socket, once a frame's header has arrived its payload is collected
-    in one block of the announced size; ``payload_space`` exposes the unfilled
-    part so the reader can ``recv_into`` it without intermediate copies.
+    On a socket, once a frame's header has arrived its payload and MAC are
+    collected in one block of the announced size, hashed piece by piece as
+    they arrive; ``payload_space`` exposes the unfilled part so the reader
+    can ``recv_into`` it without intermediate copies.
 
     Args:
         key: The run's secret.
@@ -209,33 +235,48 @@ class FrameDecoder:
         self._text = text
         self._buf = bytearray()
         self._seq = 0
-        self._payload: bytearray | None = None
+        self._block: bytearray | None = None
+        self._length = 0
         self._filled = 0
-        self._pending_mac = b""
+        self._hashed = 0
+        self._digest: hmac.HMAC | None = None
         self.frames_rejected = 0
 
     def payload_space(self) -> memoryview | None:
         """The unfilled part of the frame being received, if any."""
-        if self._payload is None:
+        if self._block is None:
             return None
-        return memoryview(self._payload)[self._filled :]
+        return memoryview(self._block)[self._filled :]
 
     def payload_received(self, size: int) -> list[Message | TextLine]:
         """Account for ``size`` bytes written into ``payload_space()``."""
+        if self._block is None or self._digest is None:
+            return []
         self._filled += size
-        return self._finish_payload()
+        hash_to = min(self._filled, self._length)
+        if hash_to > self._hashed:
+            with memoryview(self._block) as view:
+                self._digest.update(view[self._hashed : hash_to])
+            self._hashed = hash_to
+        if self._filled < len(self._block):
+            return []
+        block, digest, length = self._block, self._digest, self._length
+        self._block = self._digest = None
+        message = self._open(memoryview(block)[:length], bytes(block[length:]), digest)
+        return [message] if message is not None else []
 
     def feed(self, data: bytes | memoryview) -> list[Message | TextLine]:
         """Add bytes read from the channel; return every complete item."""
         items: list[Message | TextLine] = []
-        if self._payload is not None:
-            space = memoryview(self._payload)[self._filled :]
+        space = self.payload_space()
+        if space is not None:
             taken = min(len(space), len(data))
             space[:taken] = data[:taken]
+            space.release()
             data = data[taken:]
             items.extend(self.payload_received(taken))
         self._buf += data
-        while self._buf and self._payload is None:
+        while self._buf and self._block is None:
             start = self._buf.find(MAGIC) if self._text else 0
             if start != 0:
                 if not self._emit_text(items, start):
@@ -245,23 +286,20 @@ class FrameDecoder:
                 raise ProtocolError(f"{self._stream}: data outside a frame")
             if len(self._buf) < HEADER_SIZE:
                 break
-            _, length, mac = _HEADER.unpack_from(self._buf)
+            _, length = _HEADER.unpack_from(self._buf)
             if length > MAX_FRAME:
                 if self._text:
                     self._take_text(items, len(MAGIC))
                     continue
                 raise ProtocolError(f"{self._stream}: frame of {length} bytes exceeds {MAX_FRAME}")
-            end = HEADER_SIZE + length
+            end = HEADER_SIZE + length + MAC_SIZE
             if not self._text and len(self._buf) < end:
-                self._payload = bytearray(length)
-                self._pending_mac = mac
-                self._filled = len(self._buf) - HEADER_SIZE
-                self._payload[: self._filled] = self._buf[HEADER_SIZE:]
-                self._buf.clear()
+                self._receive_into_block(length)
                 break
             if len(self._buf) < end:
                 break
-            message = self._open(bytes(self._buf[HEADER_SIZE:end]), mac)
+            payload = bytes(self._buf[HEADER_SIZE : end - MAC_SIZE])
+            message = self._open(payload, bytes(self._buf[end - MAC_SIZE : end]))
             if message is None:
                 self._take_text(items, len(MAGIC))
                 continue
@@ -269,28 +307,36 @@ class FrameDecoder:
             items.append(message)
         return items
 
-    def _finish_payload(self) -> list[Message | TextLine]:
-        if self._payload is None or self._filled < len(self._payload):
-            return []
-        payload, mac = self._payload, self._pending_mac
-        self._payload = None
-        message = self._open(payload, mac)
-        return [message] if message is not None else []
+    def _receive_into_block(self, length: int) -> None:
+        """Switch to collecting the current frame in a block of its own size."""
+        self._block = bytearray(length + MAC_SIZE)
+        self._length = length
+        self._filled = self._hashed = 0
+        self._digest = _new_mac(self._key, self._context, self._seq)
+        received = self._buf[HEADER_SIZE:]
+        self._buf.clear()
+        self._block[: len(received)] = received
+        self.payload_received(len(received))
 
     def close(self) -> list[TextLine]:
         """End of stream: whatever is left is text (pipes) and never dropped."""
         items: list[Message | TextLine] = []
         if self._buf and self._text:
             self._take_text(items, len(self._buf))
-        elif self._buf or self._payload is not None:
+        elif self._buf or self._block is not None:
             logger.warning("%s: connection closed inside a frame", self._stream)
             self._buf.clear()
-            self._payload = None
+            self._block = self._digest = None
         return [item for item in items if isinstance(item, TextLine)]
 
-    def _open(self, payload: bytes | bytearray, mac: bytes) -> Message | None:
-        expected = _mac(self._key, self._context, self._seq, [payload])
-        if not hmac.compare_digest(expected, mac):
+    def _open(
+        self, payload: bytes | memoryview, mac: bytes, digest: hmac.HMAC | None = None
+    ) -> Message | None:
+        """Check ``mac`` (``digest`` if already fed the payload), then unpickle."""
+        if digest is None:
+            digest = _new_mac(self._key, self._context, self._seq)
+            digest.update(payload)
+        if not hmac.compare_digest(digest.digest(), mac):
             self.frames_rejected += 1
             if self._text:
                 logger.debug("%s: frame-like bytes failed authentication", self._stream)
@@ -350,8 +396,7 @@ class PipeWriter:
     def write(self, msg: Message) -> None:
         """Send one message."""
         self._stream.flush()
-        for part in encode_frame(self._key, b"stdout", self._seq, msg):
-            self._stream.buffer.write(part)
+        write_frame(self._stream.buffer.write, self._key, b"stdout", self._seq, msg)
         self._stream.buffer.flush()
         self._seq += 1
 
@@ -385,8 +430,7 @@ class SocketWriter:
 
     def write(self, msg: Message) -> None:
         """Send one message; blocks until the Executor has taken it all."""
-        for part in encode_frame(self._key, self._context, self._seq, msg):
-            self._sock.sendall(part)
+        write_frame(self._sock.sendall, self._key, self._context, self._seq, msg)
         self._seq += 1
 
     def close(self) -> None:
