@@ -215,3 +215,34 @@ def test_arrays_travel_out_of_band_under_any_split(text, piece):
     assert np.array_equal(first.contents["a"], array)
     assert first.contents["b"] == b"raw" * 1000
     assert second == Message("next", "TASK_LOG")
+
+
+def test_tcp_variant_binds_the_named_interface_and_authenticates():
+    key = new_key()
+    with SocketCommunicator(key, tcp_host="127.0.0.1") as comm:
+        assert comm.path.startswith("tcp://127.0.0.1:")
+        assert comm.listener.getsockname()[0] == "127.0.0.1"
+
+        def clients() -> None:
+            writer = SocketWriter(comm.path, key)
+            writer.write(Message("over tcp", "TASK_LOG"))
+            writer.close()
+            with socket.create_connection(comm.listener.getsockname()) as raw:
+                raw.sendall(b"\0" * 64)
+                raw.recv(1)
+
+        thread = threading.Thread(target=clients)
+        thread.start()
+        messages = _serve_until_closed(comm, 2)
+        thread.join()
+        assert messages == [Message("over tcp", "TASK_LOG")]
+        assert comm.rejected == 1
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "", "::", "*"])
+def test_tcp_variant_refuses_every_interface(host):
+    from lute.exceptions import ConfigurationError
+    from lute.execution.ipc import tcp_host
+
+    with pytest.raises(ConfigurationError, match="every interface"):
+        tcp_host({"LUTE_IPC_TCP_HOST": host})

@@ -167,3 +167,24 @@ def test_run_task_py_is_the_same_command(lute_env, work_dir):
     )
     assert done.returncode == 0, done.stderr
     assert task_rows(work_dir / "lute.db", "Test")[0]["result.task_status"] == "COMPLETED"
+
+
+def test_managed_task_over_tcp_on_a_named_interface(lute_env, work_dir):
+    env = {**lute_env, "LUTE_IPC_TCP_HOST": "127.0.0.1"}
+    done = run_lute(["run", "-t", "Tester", "-c", str(REPO / "config/test.yaml")], env)
+    assert done.returncode == 0, done.stderr
+    assert "Test loop 3 of 3" in done.stderr
+    (row,) = task_rows(work_dir / "lute.db", "Test")
+    assert row["result.task_status"] == "COMPLETED"
+    (exec_cfg,) = [
+        r for r in task_rows(work_dir / "lute.db", "exec_cfg") if r["id"] == row["exec_cfg_id"]
+    ]
+    assert "TCP on one interface" in exec_cfg["communicator_desc"]
+
+
+def test_listening_on_every_interface_is_refused_before_anything_runs(lute_env, work_dir):
+    env = {**lute_env, "LUTE_IPC_TCP_HOST": "0.0.0.0"}
+    done = run_lute(["run", "-t", "Tester", "-c", str(REPO / "config/test.yaml")], env)
+    assert done.returncode == 2
+    assert "LUTE_IPC_TCP_HOST='0.0.0.0' would listen on every interface" in done.stderr
+    assert not (work_dir / "lute.db").exists()

@@ -54,6 +54,7 @@ from lute.execution.ipc import (
     PipeCommunicator,
     SocketCommunicator,
     new_key,
+    tcp_host,
 )
 from lute.execution.plugins import callable_path, executor_class, import_path
 from lute.execution.process import (
@@ -376,6 +377,7 @@ class BaseExecutor:
             raise ConfigurationError("no configuration: pass -c CONFIG or set LUTE_CONFIGPATH")
         model = registry.parameter_model(self._task_name)
         params = load_task_parameters(path, self._task_name, model)
+        tcp_host(self._env)  # a bad IPC setting is bad input: refuse before any record
         run_id = uuid.uuid4().hex
         config = str(Path(path).resolve())
         work_dir = params.lute_config.work_dir
@@ -449,7 +451,9 @@ class BaseExecutor:
         with contextlib.ExitStack() as stack:
             if blocked is None:
                 try:
-                    sockets = stack.enter_context(SocketCommunicator(key))
+                    sockets = stack.enter_context(
+                        SocketCommunicator(key, tcp_host=tcp_host(self._env))
+                    )
                     run_logs = stack.enter_context(RunLogs(self._log_paths(params)))
                     desc.communicator_desc = [str(pipes), str(sockets)]
                     self._socket_path = sockets.path

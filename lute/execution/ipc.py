@@ -57,11 +57,11 @@ import socket
 import struct
 import sys
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import IO, Any
 
-from lute.exceptions import ProtocolError
+from lute.exceptions import ConfigurationError, ProtocolError
 
 logger = logging.getLogger(__name__)
 
@@ -91,6 +91,10 @@ MAX_TEXT_LINE = 64 * 1024
 
 ENV_SOCKET = "LUTE_SOCKET"
 ENV_KEY = "LUTE_IPC_KEY"
+ENV_TCP_HOST = "LUTE_IPC_TCP_HOST"
+"""Interface to listen on with TCP instead of a Unix socket (Tasks on other nodes)."""
+_TCP_PREFIX = "tcp://"
+_ALL_INTERFACES = frozenset({"", "*", "0.0.0.0", "::", "[::]"})
 _HELLO = b"lute-hello"
 _READ_CHUNK = 1024 * 1024
 
@@ -407,20 +411,57 @@ class PipeWriter:
         return "PipeCommunicator: framed messages on stdout"
 
 
+def tcp_host(env: Mapping[str, str]) -> str | None:
+    """The interface ``$LUTE_IPC_TCP_HOST`` names, or ``None`` for a Unix socket.
+
+    Raises:
+        ConfigurationError: It names every interface: the channel is bound to
+            one named interface only, never exposed on all of them.
+    """
+    host = env.get(ENV_TCP_HOST)
+    if host is None:
+        return None
+    if host.strip() in _ALL_INTERFACES:
+        raise ConfigurationError(
+            f"{ENV_TCP_HOST}={host!r} would listen on every interface; name one "
+            "(e.g. the node's address on the cluster network, or 127.0.0.1)"
+        )
+    return host.strip()
+
+
+def _split_tcp(address: str) -> tuple[str, int]:
+    """``tcp://host:port`` (host may be ``[v6]``) to ``(host, port)``."""
+    host, _, port = address.removeprefix(_TCP_PREFIX).rpartition(":")
+    return host.strip("[]"), int(port)
+
+
+def _connect(address: str) -> socket.socket:
+    if address.startswith(_TCP_PREFIX):
+        sock = socket.create_connection(_split_tcp(address))
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return sock
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.connect(address)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
 class SocketWriter:
     """Task side of the socket channel: one authenticated connection.
 
     Args:
-        path: The Executor's socket.
+        path: The Executor's socket: a path, or ``tcp://host:port``.
         key: The run's secret.
     """
 
     def __init__(self, path: str, key: bytes) -> None:
         self._key = key
         self._seq = 0
-        self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self._sock = _connect(path)
         try:
-            self._sock.connect(path)
             challenge = _recv_exactly(self._sock, CHALLENGE_SIZE)
             self._context = challenge
             self._sock.sendall(hmac.new(key, _HELLO + challenge, "sha256").digest())
@@ -564,24 +605,41 @@ class SocketCommunicator:
     Create it, pass ``environment()`` to the child, register ``listener`` and
     each accepted connection with a selector, and call ``close()`` at the end
     (or use it as a context manager) to remove the private directory.
+
+    Args:
+        key: The run's secret.
+        tcp_host: Listen with TCP on this one interface (see ``tcp_host()``)
+            instead of a Unix socket, for Tasks on other nodes. The handshake
+            and frame MACs authenticate peers just the same.
     """
 
-    def __init__(self, key: bytes) -> None:
+    def __init__(self, key: bytes, tcp_host: str | None = None) -> None:
         self._key = key
-        self._dir = tempfile.mkdtemp(prefix="lute-")
-        os.chmod(self._dir, 0o700)
-        self.path = os.path.join(self._dir, "executor.sock")
-        self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self._dir: str | None = None
+        self._connections: dict[int, _Connection] = {}
+        self._accepted = 0
+        self.rejected = 0
         try:
-            self.listener.bind(self.path)
+            if tcp_host is None:
+                self._dir = tempfile.mkdtemp(prefix="lute-")
+                os.chmod(self._dir, 0o700)
+                self.path = os.path.join(self._dir, "executor.sock")
+                self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                self.listener.bind(self.path)
+            else:
+                family, _, _, _, address = socket.getaddrinfo(tcp_host, 0, type=socket.SOCK_STREAM)[
+                    0
+                ]
+                self.listener = socket.socket(family, socket.SOCK_STREAM)
+                self.listener.bind(address[:2] if family == socket.AF_INET else address)
+                host, port = self.listener.getsockname()[:2]
+                shown = f"[{host}]" if family == socket.AF_INET6 else host
+                self.path = f"{_TCP_PREFIX}{shown}:{port}"
             self.listener.listen(64)
             self.listener.setblocking(False)
         except OSError:
             self.close()
             raise
-        self._connections: dict[int, _Connection] = {}
-        self._accepted = 0
-        self.rejected = 0
 
     def environment(self) -> dict[str, str]:
         """Variables the child needs to reach this socket."""
@@ -643,7 +701,8 @@ class SocketCommunicator:
             self._drop(fileno)
         if hasattr(self, "listener"):
             self.listener.close()
-        shutil.rmtree(self._dir, ignore_errors=True)
+        if self._dir is not None:
+            shutil.rmtree(self._dir, ignore_errors=True)
 
     def __enter__(self) -> SocketCommunicator:
         return self
@@ -652,4 +711,5 @@ class SocketCommunicator:
         self.close()
 
     def __str__(self) -> str:
-        return "SocketCommunicator: authenticated frames over a private Unix socket"
+        where = "TCP on one interface" if self._dir is None else "a private Unix socket"
+        return f"SocketCommunicator: authenticated frames over {where}"
