@@ -188,3 +188,12 @@ def test_listening_on_every_interface_is_refused_before_anything_runs(lute_env, 
     assert done.returncode == 2
     assert "LUTE_IPC_TCP_HOST='0.0.0.0' would listen on every interface" in done.stderr
     assert not (work_dir / "lute.db").exists()
+
+
+def test_verbosity_flags_work_after_the_sub_command(lute_env):
+    config = str(REPO / "config/test.yaml")
+    quiet = run_lute(["run", "-t", "Tester", "-c", config], lute_env)
+    loud = run_lute(["run", "-t", "Tester", "-c", config, "-v"], lute_env)
+    assert quiet.returncode == loud.returncode == 0
+    assert "DEBUG:" not in quiet.stderr
+    assert "DEBUG:lute.execution.executor: starting Task process" in loud.stderr

@@ -12,6 +12,7 @@ stored there instead of being an error.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import logging
 import sys
@@ -52,7 +53,28 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in COMMAND_MODULES:
         importlib.import_module(module).register(commands)
+    _accept_verbosity_anywhere(parser)
     return parser
+
+
+def _accept_verbosity_anywhere(parser: argparse.ArgumentParser) -> None:
+    """Let ``-v`` and ``--debug`` follow any sub-command too (``lute run ... -v``).
+
+    A sub-command that defines one of these flags itself keeps its own.
+    """
+    for action in parser._actions:
+        if not isinstance(action, argparse._SubParsersAction):
+            continue
+        for sub in action.choices.values():
+            with contextlib.suppress(argparse.ArgumentError):
+                sub.add_argument(
+                    "-v", "--verbose", action="count", default=argparse.SUPPRESS, help="more output"
+                )
+            with contextlib.suppress(argparse.ArgumentError):
+                sub.add_argument(
+                    "--debug", action="store_true", default=argparse.SUPPRESS, help="debug output"
+                )
+            _accept_verbosity_anywhere(sub)
 
 
 def main(argv: list[str] | None = None) -> int:
