@@ -2,7 +2,9 @@
 
 Each sub-command lives in its own module of this package and exposes
 ``register(commands)``, which adds its parser and sets ``handler``; a
-handler returns the exit status. Exit status: 0 when the Task completed, 1
+handler returns the exit status. Only the module of the sub-command being
+run is imported (``lute run`` need not import SQLAlchemy or the SLURM code
+before its Task starts); ``lute --help`` imports them all. Exit status: 0 when the Task completed, 1
 when it ended in any other state, 2 for invalid input (configuration, names,
 arguments). A sub-command that hands unknown options on to another program
 (``sbatch``) sets the default ``pass_through=[]``; unknown options are then
@@ -22,15 +24,17 @@ from lute.exceptions import ConfigurationError, LuteError
 
 logger = logging.getLogger("lute.cli")
 
-COMMAND_MODULES = (
-    "lute.cli.run",
-    "lute.cli.tasks",
-    "lute.cli.submit",
-    "lute.cli.jobs",
-    "lute.cli.workflow",
-    "lute.cli.cancel",
-    "lute.cli.db",
-)
+COMMANDS: dict[str, str] = {
+    "run": "lute.cli.run",
+    "tasks": "lute.cli.tasks",
+    "submit": "lute.cli.submit",
+    "status": "lute.cli.jobs",
+    "workflow": "lute.cli.workflow",
+    "cancel": "lute.cli.cancel",
+    "db": "lute.cli.db",
+}
+"""Sub-command name -> the module that registers it."""
+COMMAND_MODULES = tuple(dict.fromkeys(COMMANDS.values()))
 
 
 def _configure_logging(verbose: int, debug: bool) -> None:
@@ -43,15 +47,21 @@ def _configure_logging(verbose: int, debug: bool) -> None:
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of the ``lute`` command."""
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser of the ``lute`` command.
+
+    Args:
+        command: Register only this sub-command (it must be in ``COMMANDS``);
+            ``None`` registers every one.
+    """
     parser = argparse.ArgumentParser(
         prog="lute", description="Run facility data analysis as managed, recorded tasks."
     )
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more output")
     parser.add_argument("--debug", action="store_true", help="debug output; Tasks run without -O")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in COMMAND_MODULES:
+    modules = COMMAND_MODULES if command is None else (COMMANDS[command],)
+    for module in modules:
         importlib.import_module(module).register(commands)
     _accept_verbosity_anywhere(parser)
     return parser
@@ -77,9 +87,19 @@ def _accept_verbosity_anywhere(parser: argparse.ArgumentParser) -> None:
             _accept_verbosity_anywhere(sub)
 
 
+def _requested_command(argv: list[str]) -> str | None:
+    """The sub-command ``argv`` asks for, if it is a known one.
+
+    The global options (``-v``, ``--debug``, ``-h``) take no values, so the
+    first other word is the sub-command.
+    """
+    first = next((word for word in argv if not word.startswith("-")), None)
+    return first if first in COMMANDS else None
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``lute`` console script."""
-    parser = build_parser()
+    parser = build_parser(_requested_command(sys.argv[1:] if argv is None else argv))
     args, extra = parser.parse_known_args(argv)
     if extra:
         if not hasattr(args, "pass_through"):

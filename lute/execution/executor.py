@@ -28,6 +28,8 @@ Lifecycle signals and what they become:
 from __future__ import annotations
 
 import contextlib
+import functools
+import importlib
 import json
 import logging
 import os
@@ -38,6 +40,7 @@ import subprocess
 import sys
 import time
 import traceback
+import types
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -65,7 +68,6 @@ from lute.execution.process import (
 )
 from lute.execution.run_logs import RunLogs, check_template, log_paths
 from lute.execution.supervisor import RunState, Supervisor
-from lute.io import db
 from lute.io.config import load_task_parameters
 from lute.io.elog import without_secrets
 from lute.io.models.base import TaskParameters
@@ -461,6 +463,7 @@ class BaseExecutor:
                     self._run_tasklets("before")
                     self._pre_task()
                     state.proc = self._start(sockets)
+                    _database_module()  # imported while the Task process starts up
                 except Exception as err:
                     self._record_executor_error("could not start the Task process")
                     state.start_error = f"{type(err).__name__}: {err}"
@@ -663,6 +666,7 @@ class BaseExecutor:
 
     def _store_configuration(self) -> None:
         """Record the run; if the database refuses it, it is spooled in the work dir."""
+        db = _database_module()
         config = self._analysis_desc.task_parameters.lute_config
         url = db.database_url(config.work_dir, config.db_url)
         try:
@@ -757,3 +761,14 @@ def _brief(value: Any, short: reprlib.Repr) -> str:
     if shape is not None and hasattr(value, "dtype"):
         return f"<array shape={tuple(shape)} dtype={value.dtype}>"
     return short.repr(value)
+
+
+@functools.cache
+def _database_module() -> types.ModuleType:
+    """``lute.io.db``, imported on first use.
+
+    SQLAlchemy takes about 100 ms to import; importing it just after the Task
+    process has started overlaps that with the Task's own start-up instead of
+    delaying it.
+    """
+    return importlib.import_module("lute.io.db")
