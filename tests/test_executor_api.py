@@ -88,3 +88,22 @@ def test_task_without_a_socket_frames_its_messages_on_stdout(tmp_path, work_dir)
     assert isinstance(result, TaskResult)
     assert result.task_status is TaskStatus.COMPLETED
     assert not [item for item in items if isinstance(item, TextLine)]
+
+
+def test_lute_run_defers_heavy_imports_until_the_task_has_started():
+    """``lute run`` reaches Popen without SQLAlchemy or the SLURM/workflow code."""
+    script = (
+        "import sys, lute.cli, lute.execution.executor\n"
+        "lute.cli.build_parser('run')\n"
+        "heavy = [m for m in ('sqlalchemy', 'lute.execution.slurm', 'lute.execution.workflows')"
+        " if m in sys.modules]\n"
+        "sys.exit(f'imported early: {heavy}' if heavy else 0)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
