@@ -54,8 +54,8 @@ log "using PostgreSQL server binaries in $bindir ($("$bindir/postgres" --version
 as_server=()
 if [ "$(id -u)" -eq 0 ]; then
     if ! id postgres >/dev/null 2>&1; then
-        log "running as root and there is no postgres user to run the server as"
-        exit 1
+        log "creating the system user postgres to run the server as"
+        useradd --system --no-create-home --shell /usr/sbin/nologin postgres
     fi
     as_server=(runuser -u postgres --)
 fi
