@@ -65,12 +65,12 @@ def write_config(path: Path, tasks: dict[str, Any], header: dict[str, Any] | Non
     return path
 
 
-def run_lute(
+def run_python(
     args: list[str], env: dict[str, str], timeout: float = 120, **kwargs: Any
 ) -> subprocess.CompletedProcess[str]:
-    """Run ``python -m lute ARGS`` to completion."""
+    """Run ``python ARGS`` (this interpreter) to completion, output captured as text."""
     return subprocess.run(
-        [sys.executable, "-m", "lute", *args],
+        [sys.executable, *args],
         env=env,
         capture_output=True,
         text=True,
@@ -78,6 +78,13 @@ def run_lute(
         check=False,
         **kwargs,
     )
+
+
+def run_lute(
+    args: list[str], env: dict[str, str], timeout: float = 120, **kwargs: Any
+) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m lute ARGS`` to completion."""
+    return run_python(["-m", "lute", *args], env, timeout, **kwargs)
 
 
 def task_rows(db_path: Path, table: str) -> list[dict[str, Any]]:

@@ -9,7 +9,7 @@ import socket
 from pathlib import Path
 
 import pytest
-from conftest import REPO, run_lute, task_rows, write_config
+from conftest import REPO, run_lute, run_python, task_rows, write_config
 
 from lute.execution.executor import BaseExecutor, Executor
 from lute.execution.ipc import Message
@@ -153,17 +153,8 @@ def test_unknown_managed_task_suggests_close_names(lute_env):
 
 
 def test_run_task_py_is_the_same_command(lute_env, work_dir):
-    import subprocess
-    import sys
-
-    done = subprocess.run(
-        [sys.executable, str(REPO / "run_task.py"), "-t", "Tester", "-c", "config/test.yaml"],
-        cwd=REPO,
-        env=lute_env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+    done = run_python(
+        [str(REPO / "run_task.py"), "-t", "Tester", "-c", "config/test.yaml"], lute_env, cwd=REPO
     )
     assert done.returncode == 0, done.stderr
     assert task_rows(work_dir / "lute.db", "Test")[0]["result.task_status"] == "COMPLETED"

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import REPO, run_lute, task_rows, write_config
+from conftest import REPO, run_lute, run_python, task_rows, write_config
 
 PLUGIN_SOURCE = Path(__file__).resolve().parent / "plugin_pkg"
 
@@ -108,13 +108,6 @@ sys.exit(main(["run", "-t", "Tester", "-c", sys.argv[1]]))
 
 
 def test_builtin_runs_never_scan_for_plugins(plugin_env, work_dir):
-    done = subprocess.run(
-        [sys.executable, "-c", NO_SCAN, str(REPO / "config" / "test.yaml")],
-        env=plugin_env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = run_python(["-c", NO_SCAN, str(REPO / "config" / "test.yaml")], plugin_env)
     assert done.returncode == 0, done.stderr
     assert task_rows(work_dir / "lute.db", "Test")[0]["result.task_status"] == "COMPLETED"

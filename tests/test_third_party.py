@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import json
 import shlex
-import subprocess
-import sys
 from pathlib import Path
 
-from conftest import run_lute, task_rows, write_config
+from conftest import run_lute, run_python, task_rows, write_config
 from programs import ARGV_PRINTER, FAILING, tagged_lines, write_program
 
 
@@ -124,14 +122,7 @@ def test_program_runs_in_the_sourced_environment_task_in_lutes(lute_env, work_di
     driver.write_text(ENV_DRIVER)
     section = {"TestThirdParty": {"executable": "stack-program"}}
     config = write_config(tmp_path / "cfg.yaml", section)
-    done = subprocess.run(
-        [sys.executable, str(driver), str(config), str(setup), str(extra_bin)],
-        env=lute_env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = run_python([str(driver), str(config), str(setup), str(extra_bin)], lute_env)
     assert done.returncode == 0, done.stderr
     (row,) = task_rows(work_dir / "lute.db", "TestThirdParty")
     stdout_log = Path(row["log_stdout"]).read_text()
