@@ -2,7 +2,7 @@
 
 Measures:
 
-* recording one run (``lute.io.db.record_analysis``: shared header and
+* recording one run (``lute.db.store.record_analysis``: shared header and
   settings rows, idempotency check, Task row and catalog row in one
   transaction) against a raw ``sqlite3`` INSERT of an equally wide row,
   committed on its own;
@@ -31,10 +31,10 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from lute.io import db
-from lute.io.models.base import AnalysisHeader, TaskParameters
-from lute.io.records import describe_run
-from lute.tasks.dataclasses import DescribedAnalysis, TaskResult, TaskStatus
+from lute.db import store as db
+from lute.config.models.base import AnalysisHeader, TaskParameters
+from lute.db.records import describe_run
+from lute.core.analysis import DescribedAnalysis, TaskResult, TaskStatus
 
 
 class BenchParameters(TaskParameters):

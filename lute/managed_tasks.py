@@ -3,7 +3,7 @@
 A managed task pairs a Task (a verb: ``Test``) with the Executor class and
 options that run it. Executors are built on demand, so looking up one managed
 task imports nothing else. Installed packages add managed tasks through the
-``lute.managed_tasks`` entry points (see ``lute.plugins``); a built-in name
+``lute.managed_tasks`` entry points (see ``lute.core.plugins``); a built-in name
 always wins.
 """
 
@@ -13,9 +13,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from lute import plugins
-from lute.exceptions import ConfigurationError
-from lute.execution.environment import ProgramEnvironment
+from lute.core import plugins
+from lute.core.exceptions import ConfigurationError
+from lute.tasks.environment import ProgramEnvironment
 from lute.tasks.registry import unknown_name
 
 if TYPE_CHECKING:

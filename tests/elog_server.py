@@ -1,6 +1,6 @@
 """A fake LCLS logbook on 127.0.0.1 that records every request.
 
-It implements the endpoints of ``lute.io.elog`` (status counters at
+It implements the endpoints of ``lute.elog.client`` (status counters at
 ``/jid/counters``, the rest under ``/lgbk``) and can misbehave on demand:
 
 * ``ok``: answers as the logbook does;

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 
-from lute.exceptions import SubmissionError
+from lute.core.exceptions import SubmissionError
 from lute.execution.mpi import find_launcher
 
 

@@ -17,7 +17,7 @@ import pytest
 from conftest import write_config
 
 from lute.execution.executor import HOOK_NAMES, BaseExecutor
-from lute.execution.ipc import Message
+from lute.ipc.frames import Message
 from lute.execution.process import process_state
 
 SYNC_TIMEOUT_S = 60.0

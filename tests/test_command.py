@@ -7,11 +7,11 @@ from typing import ClassVar
 import pytest
 from pydantic import Field
 
-from lute.exceptions import ConfigurationError
-from lute.io.config import validate_task_section
-from lute.io.models import tests as models
-from lute.io.models.base import ThirdPartyParameters
-from lute.io.models.command import build_command, command_form
+from lute.core.exceptions import ConfigurationError
+from lute.config.loader import validate_task_section
+from lute.config.models import tests as models
+from lute.config.models.base import ThirdPartyParameters
+from lute.config.models.command import build_command, command_form
 
 
 def make(model, **values):

@@ -9,8 +9,8 @@ import types
 import pytest
 from elog_server import ElogServer
 
-from lute.exceptions import ConfigurationError
-from lute.io.elog import (
+from lute.core.exceptions import ConfigurationError
+from lute.elog.client import (
     ElogClient,
     ElogError,
     ElogSettings,

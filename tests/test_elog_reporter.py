@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 from elog_server import ElogServer
 
-from lute.execution.elog_reporter import ElogReporter
-from lute.execution.elog_summary import report_path, summary_directory
-from lute.io.models import tests as test_models
-from lute.io.models.base import AnalysisHeader
-from lute.tasks.dataclasses import DescribedAnalysis, ElogSummaryPlots, TaskResult, TaskStatus
+from lute.elog.reporter import ElogReporter
+from lute.elog.summary import report_path, summary_directory
+from lute.config.models import tests as test_models
+from lute.config.models.base import AnalysisHeader
+from lute.core.analysis import DescribedAnalysis, ElogSummaryPlots, TaskResult, TaskStatus
 
-REPORTER_LOGGER = "lute.execution.elog_reporter"
+REPORTER_LOGGER = "lute.elog.reporter"
 
 
 def elog_env(server: ElogServer, **extra: str) -> dict[str, str]:

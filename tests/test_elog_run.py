@@ -15,7 +15,7 @@ from conftest import run_lute, task_rows, write_config
 from elog_server import ElogServer
 
 from lute.managed_tasks import get_managed_task
-from lute.tasks.dataclasses import TaskStatus
+from lute.core.analysis import TaskStatus
 
 PASSWORD = "Sup3r-s3cret-elog-pw"
 SUMMARY = {"n_shots": 1000, "hit_rate": 0.25, "detector": "epix"}

@@ -9,11 +9,11 @@ import sys
 import pytest
 from conftest import REPO, task_rows, write_config
 
-from lute.exceptions import ConfigurationError
-from lute.execution.environment import merge_environment, source_script
+from lute.core.exceptions import ConfigurationError
+from lute.tasks.environment import merge_environment, source_script
 from lute.execution.executor import Executor
-from lute.execution.ipc import FrameDecoder, Message, TextLine
-from lute.tasks.dataclasses import TaskResult, TaskStatus
+from lute.ipc.frames import FrameDecoder, Message, TextLine
+from lute.core.analysis import TaskResult, TaskStatus
 
 
 @pytest.mark.parametrize(
@@ -95,7 +95,7 @@ def test_lute_run_defers_heavy_imports_until_the_task_has_started():
     script = (
         "import sys, lute.cli, lute.execution.executor\n"
         "lute.cli.build_parser('run')\n"
-        "heavy = [m for m in ('sqlalchemy', 'lute.execution.slurm', 'lute.execution.workflows')"
+        "heavy = [m for m in ('sqlalchemy', 'lute.batch.slurm', 'lute.batch.workflows')"
         " if m in sys.modules]\n"
         "sys.exit(f'imported early: {heavy}' if heavy else 0)\n"
     )

@@ -14,13 +14,13 @@ import pytest
 from conftest import run_lute, task_rows
 from faultkit import assert_gone, fault_config, read_pids
 
-import lute.plugins
-from lute.exceptions import ConfigurationError, ControlError, UnknownNameError
+import lute.core.plugins
+from lute.core.exceptions import ConfigurationError, ControlError, UnknownNameError
 from lute.execution.control import cancel_run, run_file
 from lute.execution.executor import BaseExecutor, Executor
 from lute.execution.plugins import executor_class, executor_names
 from lute.managed_tasks import ManagedTask
-from lute.tasks.dataclasses import TaskStatus
+from lute.core.analysis import TaskStatus
 
 PLUGINS = Path(__file__).parent / "plugins"
 
@@ -122,13 +122,13 @@ def test_bad_options_are_refused_at_construction(options, message):
 def timing_plugin(monkeypatch):
     """The TimingExecutor plugin, installed as a distribution with an entry point.
 
-    lute.plugins caches what it found per process; the cache is emptied so
+    lute.core.plugins caches what it found per process; the cache is emptied so
     the scan sees this distribution, and again so later tests do not.
     """
     monkeypatch.syspath_prepend(str(PLUGINS))
-    lute.plugins._entry_points.cache_clear()
+    lute.core.plugins._entry_points.cache_clear()
     yield
-    lute.plugins._entry_points.cache_clear()
+    lute.core.plugins._entry_points.cache_clear()
 
 
 def test_timing_executor_plugin_is_found_by_entry_point(timing_plugin, in_process, tmp_path):

@@ -34,7 +34,7 @@ from faultkit import (
 
 from lute.execution.executor import Executor
 from lute.execution.process import process_state
-from lute.tasks.dataclasses import TaskResult, TaskStatus
+from lute.core.analysis import TaskResult, TaskStatus
 
 
 def rows(work_dir: Path, table: str = "Fault") -> list[dict]:

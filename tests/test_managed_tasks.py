@@ -12,8 +12,8 @@ import pytest
 from conftest import REPO, run_lute, run_python, task_rows, write_config
 
 from lute.execution.executor import BaseExecutor, Executor
-from lute.execution.ipc import Message
-from lute.tasks.dataclasses import TaskStatus
+from lute.ipc.frames import Message
+from lute.core.analysis import TaskStatus
 
 
 def test_tester_prints_messages_and_result_and_records_parameters(lute_env, work_dir):

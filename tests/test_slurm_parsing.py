@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from lute.cli.jobs import format_jobs
-from lute.exceptions import SubmissionError
-from lute.execution.slurm import (
+from lute.core.exceptions import SubmissionError
+from lute.batch.slurm import (
     BatchJob,
     JobInfo,
     JobState,

@@ -6,7 +6,7 @@ import pytest
 import yaml
 from conftest import run_lute
 
-from lute.io.config import load_task_parameters
+from lute.config.loader import load_task_parameters
 from lute.tasks import registry
 
 

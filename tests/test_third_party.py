@@ -83,7 +83,7 @@ def test_missing_executable_is_named_and_recorded_as_invalid(lute_env, work_dir,
 
 ENV_DRIVER = """
 import sys
-from lute.execution.environment import ProgramEnvironment
+from lute.tasks.environment import ProgramEnvironment
 from lute.managed_tasks import ManagedTask
 
 config, script, extra_bin = sys.argv[1:]

@@ -20,7 +20,7 @@ import logging
 import sys
 
 from lute.cli.common import EXIT_BAD_INPUT, EXIT_TASK_FAILED
-from lute.exceptions import ConfigurationError, LuteError
+from lute.core.exceptions import ConfigurationError, LuteError
 
 logger = logging.getLogger("lute.cli")
 

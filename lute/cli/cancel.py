@@ -11,9 +11,9 @@ import re
 import sys
 
 from lute.cli.common import EXIT_OK
-from lute.execution import slurm
+from lute.batch import slurm
 from lute.execution.control import cancel_run
-from lute.io.models.base import default_work_dir
+from lute.config.models.base import default_work_dir
 
 _JOB_ID = re.compile(r"\d+(_\d+)?")
 

@@ -20,11 +20,11 @@ from typing import Any
 
 from lute.cli.common import EXIT_OK, EXIT_TASK_FAILED
 from lute.cli.table import cell, format_table
-from lute.exceptions import ConfigurationError
-from lute.io import db, results
-from lute.io.config import load_documents
-from lute.io.models.base import AnalysisHeader
-from lute.tasks.dataclasses import TaskStatus
+from lute.core.exceptions import ConfigurationError
+from lute.db import store as db, results
+from lute.config.loader import load_documents
+from lute.config.models.base import AnalysisHeader
+from lute.core.analysis import TaskStatus
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

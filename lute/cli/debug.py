@@ -20,7 +20,7 @@ import sys
 
 import yaml
 
-from lute.io.config import load_task_parameters
+from lute.config.loader import load_task_parameters
 from lute.managed_tasks import ManagedTask
 from lute.tasks import registry
 

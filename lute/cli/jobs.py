@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from lute.cli.common import EXIT_OK
-from lute.execution import slurm
+from lute.batch import slurm
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

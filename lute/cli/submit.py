@@ -7,7 +7,7 @@ import os
 import sys
 
 from lute.cli.common import EXIT_OK
-from lute.execution import slurm
+from lute.batch import slurm
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -12,14 +12,14 @@ from typing import TextIO
 
 from lute.cli.common import EXIT_OK, EXIT_TASK_FAILED
 from lute.cli.submit import add_job_options, apply_job_options
-from lute.execution.workflows import (
+from lute.batch.workflows import (
     LocalRunner,
     Workflow,
     load_workflow,
     submit_workflow,
     validate_config,
 )
-from lute.tasks.dataclasses import TaskStatus
+from lute.core.analysis import TaskStatus
 
 NOT_RUN = "CANCELLED (not run)"
 

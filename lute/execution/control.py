@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from lute.exceptions import ControlError
+from lute.core.exceptions import ControlError
 from lute.execution.process import process_start_ticks
 from lute.tasks.registry import unknown_name
 

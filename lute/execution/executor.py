@@ -47,11 +47,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from lute.exceptions import ConfigurationError
+from lute.core.exceptions import ConfigurationError
 from lute.execution.control import RunAdvert
-from lute.execution.elog_reporter import ElogReporter
-from lute.execution.environment import merge_environment, source_script
-from lute.execution.ipc import (
+from lute.elog.reporter import ElogReporter
+from lute.tasks.environment import merge_environment, source_script
+from lute.ipc.frames import (
     LUTE_SIGNALS,
     Message,
     PipeCommunicator,
@@ -68,11 +68,11 @@ from lute.execution.process import (
 )
 from lute.execution.run_logs import RunLogs, check_template, log_paths
 from lute.execution.supervisor import RunState, Supervisor
-from lute.io.config import load_task_parameters
-from lute.io.elog import without_secrets
-from lute.io.models.base import TaskParameters
+from lute.config.loader import load_task_parameters
+from lute.elog.client import without_secrets
+from lute.config.models.base import TaskParameters
 from lute.tasks import registry
-from lute.tasks.dataclasses import DescribedAnalysis, TaskResult, TaskStatus
+from lute.core.analysis import DescribedAnalysis, TaskResult, TaskStatus
 
 logger = logging.getLogger(__name__)
 
@@ -765,10 +765,10 @@ def _brief(value: Any, short: reprlib.Repr) -> str:
 
 @functools.cache
 def _database_module() -> types.ModuleType:
-    """``lute.io.db``, imported on first use.
+    """``lute.db.store``, imported on first use.
 
     SQLAlchemy takes about 100 ms to import; importing it just after the Task
     process has started overlaps that with the Task's own start-up instead of
     delaying it.
     """
-    return importlib.import_module("lute.io.db")
+    return importlib.import_module("lute.db.store")

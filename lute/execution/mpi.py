@@ -22,7 +22,7 @@ import sysconfig
 from collections.abc import Mapping
 from pathlib import Path
 
-from lute.exceptions import ConfigurationError, SubmissionError
+from lute.core.exceptions import ConfigurationError, SubmissionError
 from lute.execution.executor import Executor
 
 logger = logging.getLogger(__name__)

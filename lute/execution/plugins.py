@@ -2,7 +2,7 @@
 
 Packages add executors through the entry-point group ``lute.executors``
 (``MyExecutor = my_package.executors:MyExecutor``), read through
-``lute.plugins`` only when a name is looked up that is neither built in nor
+``lute.core.plugins`` only when a name is looked up that is neither built in nor
 a ``module:Class`` path, so importing lute, or building a built-in managed
 task, never scans installed packages.
 """
@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from lute import plugins
-from lute.exceptions import ConfigurationError
+from lute.core import plugins
+from lute.core.exceptions import ConfigurationError
 from lute.tasks.registry import import_object, unknown_name
 
 if TYPE_CHECKING:

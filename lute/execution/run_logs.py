@@ -21,7 +21,7 @@ import logging
 from pathlib import Path
 from typing import IO
 
-from lute.exceptions import ConfigurationError
+from lute.core.exceptions import ConfigurationError
 
 logger = logging.getLogger(__name__)
 

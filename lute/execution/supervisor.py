@@ -24,7 +24,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from lute.execution.ipc import Message, PipeCommunicator, SocketCommunicator, TextLine
+from lute.ipc.frames import Message, PipeCommunicator, SocketCommunicator, TextLine
 from lute.execution.process import (
     CANCEL_REQUEST,
     SignalWakeup,

@@ -9,11 +9,11 @@ import argparse
 import logging
 import sys
 
-from lute.exceptions import ConfigurationError, LuteError
-from lute.execution.ipc import Message, task_channel
-from lute.io.config import load_task_parameters
+from lute.core.exceptions import ConfigurationError, LuteError
+from lute.ipc.frames import Message, task_channel
+from lute.config.loader import load_task_parameters
 from lute.tasks import registry
-from lute.tasks.dataclasses import TaskResult, TaskStatus
+from lute.core.analysis import TaskResult, TaskStatus
 
 EXIT_TASK_ERROR = 1
 EXIT_CONFIG_ERROR = 2

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from lute.execution.ipc import Message
+from lute.ipc.frames import Message
 from lute.tasks.task import Task
 
 logger = logging.getLogger(__name__)

@@ -3,7 +3,7 @@
 Built-in names map to ``"module:attribute"`` strings and are imported only
 when asked for, so starting a Task process imports just the Task it runs.
 Names that are not built in are looked up among the installed plugins
-(``lute.plugins``); a built-in name always wins over a plugin's.
+(``lute.core.plugins``); a built-in name always wins over a plugin's.
 """
 
 from __future__ import annotations
@@ -12,11 +12,11 @@ import difflib
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from lute import plugins
-from lute.exceptions import ConfigurationError, UnknownNameError
+from lute.core import plugins
+from lute.core.exceptions import ConfigurationError, UnknownNameError
 
 if TYPE_CHECKING:
-    from lute.io.models.base import TaskParameters
+    from lute.config.models.base import TaskParameters
     from lute.tasks.task import Task
 
 THIRD_PARTY_TASK = "lute.tasks.third_party:ThirdPartyTask"
@@ -39,20 +39,20 @@ BUILTIN_TASKS: dict[str, str] = {
 }
 
 BUILTIN_MODELS: dict[str, str] = {
-    "Test": "lute.io.models.tests:TestParameters",
-    "TestSocket": "lute.io.models.tests:TestSocketParameters",
-    "TestWriteOutput": "lute.io.models.tests:TestWriteOutputParameters",
-    "TestReadOutput": "lute.io.models.tests:TestReadOutputParameters",
-    "TestBinary": "lute.io.models.tests:TestBinaryParameters",
-    "TestBinaryErr": "lute.io.models.tests:TestBinaryErrParameters",
-    "TestThirdParty": "lute.io.models.tests:TestThirdPartyParameters",
-    "TestTemplate": "lute.io.models.tests:TestTemplateParameters",
-    "TestElog": "lute.io.models.tests:TestElogParameters",
-    "Fault": "lute.io.models.faults:FaultParameters",
-    "FaultBinary": "lute.io.models.faults:FaultBinaryParameters",
-    "TestMPI": "lute.io.models.scale_tests:TestMPIParameters",
-    "TestSleep": "lute.io.models.scale_tests:TestSleepParameters",
-    "TestRendezvous": "lute.io.models.scale_tests:TestRendezvousParameters",
+    "Test": "lute.config.models.tests:TestParameters",
+    "TestSocket": "lute.config.models.tests:TestSocketParameters",
+    "TestWriteOutput": "lute.config.models.tests:TestWriteOutputParameters",
+    "TestReadOutput": "lute.config.models.tests:TestReadOutputParameters",
+    "TestBinary": "lute.config.models.tests:TestBinaryParameters",
+    "TestBinaryErr": "lute.config.models.tests:TestBinaryErrParameters",
+    "TestThirdParty": "lute.config.models.tests:TestThirdPartyParameters",
+    "TestTemplate": "lute.config.models.tests:TestTemplateParameters",
+    "TestElog": "lute.config.models.tests:TestElogParameters",
+    "Fault": "lute.config.models.faults:FaultParameters",
+    "FaultBinary": "lute.config.models.faults:FaultBinaryParameters",
+    "TestMPI": "lute.config.models.scale_tests:TestMPIParameters",
+    "TestSleep": "lute.config.models.scale_tests:TestSleepParameters",
+    "TestRendezvous": "lute.config.models.scale_tests:TestRendezvousParameters",
 }
 
 
@@ -113,7 +113,7 @@ def parameter_model(name: str) -> type[TaskParameters]:
                 f" add '{name} = module:Model' to the {plugins.MODELS} entry points"
             )
         raise unknown_name("Task", name, task_names())
-    from lute.io.models.base import TaskParameters  # noqa: PLC0415 (only plugins need it)
+    from lute.config.models.base import TaskParameters  # noqa: PLC0415 (only plugins need it)
 
     if not (isinstance(found, type) and issubclass(found, TaskParameters)):
         raise ConfigurationError(

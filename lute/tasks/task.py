@@ -12,10 +12,10 @@ from __future__ import annotations
 import traceback
 from typing import Any
 
-from lute.exceptions import LuteError
-from lute.execution.ipc import Message, PipeWriter, SocketWriter, task_channel
-from lute.io.models.base import TaskParameters
-from lute.tasks.dataclasses import TaskResult, TaskStatus
+from lute.core.exceptions import LuteError
+from lute.ipc.frames import Message, PipeWriter, SocketWriter, task_channel
+from lute.config.models.base import TaskParameters
+from lute.core.analysis import TaskResult, TaskStatus
 
 
 class Task:
@@ -107,7 +107,7 @@ def __getattr__(name: str) -> Any:
 
         return ThirdPartyTask
     if name == "build_command":
-        from lute.io.models.command import build_command  # noqa: PLC0415 (cycle)
+        from lute.config.models.command import build_command  # noqa: PLC0415 (cycle)
 
         return build_command
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

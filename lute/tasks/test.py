@@ -6,7 +6,7 @@ import hashlib
 import logging
 from pathlib import Path
 
-from lute.tasks.dataclasses import ElogSummaryPlots
+from lute.core.analysis import ElogSummaryPlots
 from lute.tasks.task import Task
 
 logger = logging.getLogger(__name__)

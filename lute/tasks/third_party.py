@@ -17,11 +17,11 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from lute.exceptions import ConfigurationError
-from lute.execution.environment import ProgramEnvironment
-from lute.io.models.base import ThirdPartyParameters
-from lute.io.models.command import build_command
-from lute.io.templates import render_template
+from lute.core.exceptions import ConfigurationError
+from lute.tasks.environment import ProgramEnvironment
+from lute.config.models.base import ThirdPartyParameters
+from lute.config.models.command import build_command
+from lute.tasks.templates import render_template
 from lute.tasks.task import Task
 
 logger = logging.getLogger(__name__)

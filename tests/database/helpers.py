@@ -9,8 +9,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from lute.io.models.base import AnalysisHeader, TaskParameters
-from lute.tasks.dataclasses import DescribedAnalysis, TaskResult, TaskStatus
+from lute.config.models.base import AnalysisHeader, TaskParameters
+from lute.core.analysis import DescribedAnalysis, TaskResult, TaskStatus
 
 
 class ScanParameters(TaskParameters):

@@ -9,7 +9,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from database.helpers import ScanParameters, header, make_run
-from lute.io import db
+from lute.db import store as db
 
 WRITERS = 32
 

@@ -14,8 +14,8 @@ from database.helpers import (
     header,
     make_run,
 )
-from lute.io import db, results
-from lute.tasks.dataclasses import TaskStatus
+from lute.db import store as db, results
+from lute.core.analysis import TaskStatus
 
 HOSTILE_TASK = 'Robert"); DROP TABLE x;--'
 HOSTILE_KEYS = {"a b": {"c": ["first"]}, "q'\"": 1, "p%(x)s": 2.5, "[br]": True}

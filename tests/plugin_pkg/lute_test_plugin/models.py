@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from lute.io.models.base import TaskParameters, ThirdPartyParameters
+from lute.config.models.base import TaskParameters, ThirdPartyParameters
 
 
 class Scaling(BaseModel):

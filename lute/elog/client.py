@@ -1,7 +1,7 @@
 """The client of the experiment's electronic logbook (the LCLS eLog), over ``requests``.
 
 Everything that knows the logbook's URLs, authentication and answers lives
-here; the Executor side (``lute.execution.elog_reporter``) only decides *when*
+here; the Executor side (``lute.elog.reporter``) only decides *when*
 to post. Calls block: callers that must not wait run them in a thread.
 
 Configuration comes from the environment only (see ``ElogSettings``), so the
@@ -69,7 +69,7 @@ from requests.adapters import HTTPAdapter
 from requests.auth import AuthBase, HTTPBasicAuth
 from urllib3.util.retry import Retry
 
-from lute.exceptions import ConfigurationError, LuteError
+from lute.core.exceptions import ConfigurationError, LuteError
 
 logger = logging.getLogger(__name__)
 

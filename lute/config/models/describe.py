@@ -19,8 +19,8 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from pydantic_core import to_jsonable_python
 
-from lute.io.models.base import TaskParameters, ThirdPartyParameters
-from lute.io.models.command import command_form
+from lute.config.models.base import TaskParameters, ThirdPartyParameters
+from lute.config.models.command import command_form
 
 HIDDEN = frozenset({"lute_config"})
 """Fields set from the header, not from the Task's section."""

@@ -1,5 +1,5 @@
 """Pydantic models of Task parameters, one ``<TaskName>Parameters`` per Task."""
 
-from lute.io.models.base import AnalysisHeader, TaskParameters, ThirdPartyParameters
+from lute.config.models.base import AnalysisHeader, TaskParameters, ThirdPartyParameters
 
 __all__ = ["AnalysisHeader", "TaskParameters", "ThirdPartyParameters"]

@@ -5,7 +5,7 @@ dispatch: its status, when it started and ended, the error if it failed,
 what it produced (payload and summary) and the parameters it ran with, all
 read from the run database by run id::
 
-    from lute.io.results import get_result
+    from lute.db.results import get_result
 
     result = get_result("3f2a...", "/path/to/work_dir")
     if result.status is TaskStatus.COMPLETED:
@@ -26,17 +26,17 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Row
 
-from lute.exceptions import ConfigurationError, UnknownNameError
-from lute.io.db import Database, database_url, open_database, write_transaction
-from lute.io.models.base import default_work_dir
-from lute.io.records import (
+from lute.core.exceptions import ConfigurationError, UnknownNameError
+from lute.db.store import Database, database_url, open_database, write_transaction
+from lute.config.models.base import default_work_dir
+from lute.db.records import (
     HEADER_FIELDS,
     RESULT_COLUMNS,
     is_parameter_column,
     parameter_column,
     parameter_name,
 )
-from lute.tasks.dataclasses import TaskStatus
+from lute.core.analysis import TaskStatus
 
 MIN_PREFIX = 4
 """Shortest run-id prefix accepted, so a typo does not match by accident."""

@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, computed_field, model_validator
 
-from lute.io.models.command import build_command
+from lute.config.models.command import build_command
 
 ENV_WORK_DIR = "LUTE_WORK_DIR"
 DEFAULT_WORK_DIR = "lute_work"
@@ -120,7 +120,7 @@ class ThirdPartyParameters(TaskParameters):
     Unknown keys are allowed: they become flags, or, when the model renders a
     config template (``lute_template_cfg``), template variables. lute cannot
     know every option of every program. How each field becomes part of the
-    command line is described in ``lute.io.models.command``; the command is
+    command line is described in ``lute.config.models.command``; the command is
     validated with the parameters and recorded as ``lute_command``.
     """
 

@@ -39,12 +39,12 @@ from typing import Any
 
 import yaml
 
-from lute.exceptions import ConfigurationError, SubmissionError, UnknownNameError
-from lute.execution import slurm
-from lute.io.config import load_task_parameters
+from lute.core.exceptions import ConfigurationError, SubmissionError, UnknownNameError
+from lute.batch import slurm
+from lute.config.loader import load_task_parameters
 from lute.managed_tasks import get_managed_task
 from lute.tasks import registry
-from lute.tasks.dataclasses import TaskStatus
+from lute.core.analysis import TaskStatus
 
 logger = logging.getLogger(__name__)
 

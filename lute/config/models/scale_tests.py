@@ -6,7 +6,7 @@ from pathlib import Path
 
 from pydantic import Field, model_validator
 
-from lute.io.models.base import TaskParameters
+from lute.config.models.base import TaskParameters
 
 
 class TestMPIParameters(TaskParameters):

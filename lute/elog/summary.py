@@ -13,7 +13,7 @@ import logging
 import os
 from pathlib import Path, PurePosixPath
 
-from lute.tasks.dataclasses import ElogSummaryPlots
+from lute.core.analysis import ElogSummaryPlots
 
 logger = logging.getLogger(__name__)
 

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 
 if TYPE_CHECKING:
-    from lute.io.models.base import ThirdPartyParameters
+    from lute.config.models.base import ThirdPartyParameters
 
 NOT_ON_COMMAND_LINE = frozenset({"executable", "lute_config", "lute_template_cfg"})
 """Fields that configure the run rather than the program."""

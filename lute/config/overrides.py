@@ -25,7 +25,7 @@ from typing import Any
 
 import yaml
 
-from lute.exceptions import ConfigurationError
+from lute.core.exceptions import ConfigurationError
 
 logger = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ One JSON file per record in one directory. A file appears whole or not at
 all: it is written under a hidden temporary name, flushed to disk, then
 renamed into place, so a reader never sees half a record and a crash leaves
 at most a hidden temporary file (which readers skip). This module knows
-nothing about databases; ``lute.io.db`` decides what goes in a record and
+nothing about databases; ``lute.db.store`` decides what goes in a record and
 when a file may be discarded.
 """
 

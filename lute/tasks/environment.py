@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lute.exceptions import ConfigurationError
+from lute.core.exceptions import ConfigurationError
 
 logger = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from lute.io.models.base import TaskParameters, ThirdPartyParameters
+from lute.config.models.base import TaskParameters, ThirdPartyParameters
 
 FaultMode = Literal["sleep", "grandchild", "sigkill", "segfault", "raise", "flood", "fail_times"]
 

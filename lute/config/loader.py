@@ -15,7 +15,7 @@ A string that is exactly one substitution without a format keeps the
 substituted value's type (``{{ run }}`` stays an integer).
 
 When a section is validated, ``LUTE_<param>`` environment variables override
-its parameters (see ``lute.io.overrides``).
+its parameters (see ``lute.config.overrides``).
 """
 
 from __future__ import annotations
@@ -29,9 +29,9 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from lute.exceptions import ConfigurationError
-from lute.io.models.base import AnalysisHeader, TaskParameters
-from lute.io.overrides import apply_overrides, find_overrides
+from lute.core.exceptions import ConfigurationError
+from lute.config.models.base import AnalysisHeader, TaskParameters
+from lute.config.overrides import apply_overrides, find_overrides
 
 _SUBSTITUTION = re.compile(r"\{\{\s*(?P<name>\$?[A-Za-z_][\w.\-]*)\s*(?::(?P<spec>[^}]*?))?\s*\}\}")
 _MAX_DEPTH = 10

@@ -18,7 +18,7 @@ from typing import Any
 
 import jinja2
 
-from lute.exceptions import ConfigurationError
+from lute.core.exceptions import ConfigurationError
 
 logger = logging.getLogger(__name__)
 

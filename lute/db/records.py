@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from lute.tasks.dataclasses import DescribedAnalysis
+from lute.core.analysis import DescribedAnalysis
 
 HEADER_FIELDS = (
     "title",

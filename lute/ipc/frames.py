@@ -61,7 +61,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import IO, Any
 
-from lute.exceptions import ConfigurationError, ProtocolError
+from lute.core.exceptions import ConfigurationError, ProtocolError
 
 logger = logging.getLogger(__name__)
 

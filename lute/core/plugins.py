@@ -21,7 +21,7 @@ import importlib.metadata
 import logging
 from typing import Any
 
-from lute.exceptions import ConfigurationError
+from lute.core.exceptions import ConfigurationError
 
 logger = logging.getLogger(__name__)
 

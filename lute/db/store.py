@@ -54,9 +54,9 @@ from sqlalchemy.exc import IntegrityError, ProgrammingError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.schema import CreateColumn, CreateIndex, CreateTable, ExecutableDDLElement
 
-from lute.exceptions import ConfigurationError, LuteError, UnknownNameError
-from lute.io import spool
-from lute.io.records import (
+from lute.core.exceptions import ConfigurationError, LuteError, UnknownNameError
+from lute.db import spool
+from lute.db.records import (
     HEADER_FIELDS,
     RESERVED_COLUMNS,
     RESULT_COLUMNS,
@@ -65,7 +65,7 @@ from lute.io.records import (
     describe_run,
     parameter_column,
 )
-from lute.tasks.dataclasses import DescribedAnalysis
+from lute.core.analysis import DescribedAnalysis
 
 logger = logging.getLogger(__name__)
 
