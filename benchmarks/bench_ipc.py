@@ -28,7 +28,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from lute.ipc.frames import Message, SocketCommunicator, SocketWriter, new_key  # noqa: E402
+from lute.ipc import Message, SocketCommunicator, SocketWriter, new_key  # noqa: E402
 
 
 def raw_copy(nbytes: int) -> float:

@@ -16,9 +16,10 @@ from typing import Any
 import pytest
 from conftest import write_config
 
-from lute.execution.executor import HOOK_NAMES, BaseExecutor
-from lute.ipc.frames import Message
+from lute.execution.executor import BaseExecutor
+from lute.execution.hooks import HOOK_NAMES
 from lute.execution.process import process_state
+from lute.ipc import Message
 
 SYNC_TIMEOUT_S = 60.0
 """Upper bound on any wait for an event; reached only when a test is failing."""

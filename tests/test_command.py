@@ -7,11 +7,11 @@ from typing import ClassVar
 import pytest
 from pydantic import Field
 
-from lute.core.exceptions import ConfigurationError
 from lute.config.loader import validate_task_section
 from lute.config.models import tests as models
 from lute.config.models.base import ThirdPartyParameters
 from lute.config.models.command import build_command, command_form
+from lute.core.exceptions import ConfigurationError
 
 
 def make(model, **values):
@@ -114,8 +114,8 @@ def test_command_form_for_help():
     assert command_form(models.TestThirdPartyParameters, "executable") == ""
 
 
-def test_old_import_path_still_works():
-    from lute.tasks import task, third_party
+def test_lute_import_path_of_both_task_bases():
+    from lute.tasks import base, task, third_party
 
     assert task.ThirdPartyTask is third_party.ThirdPartyTask
-    assert task.build_command is build_command
+    assert task.Task is base.Task

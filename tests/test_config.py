@@ -6,9 +6,9 @@ import pytest
 from conftest import run_lute
 from pydantic import Field
 
-from lute.core.exceptions import ConfigurationError
 from lute.config.loader import load_documents, validate_task_section
 from lute.config.models.base import TaskParameters
+from lute.core.exceptions import ConfigurationError
 
 
 def write(tmp_path, text: str):

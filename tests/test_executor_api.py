@@ -9,11 +9,11 @@ import sys
 import pytest
 from conftest import REPO, task_rows, write_config
 
-from lute.core.exceptions import ConfigurationError
-from lute.tasks.environment import merge_environment, source_script
-from lute.execution.executor import Executor
-from lute.ipc.frames import FrameDecoder, Message, TextLine
 from lute.core.analysis import TaskResult, TaskStatus
+from lute.core.exceptions import ConfigurationError
+from lute.execution.executor import Executor
+from lute.ipc import FrameDecoder, Message, TextLine
+from lute.tasks.environment import merge_environment, source_script
 
 
 @pytest.mark.parametrize(

@@ -15,12 +15,12 @@ from conftest import run_lute, task_rows
 from faultkit import assert_gone, fault_config, read_pids
 
 import lute.core.plugins
+from lute.core.analysis import TaskStatus
 from lute.core.exceptions import ConfigurationError, ControlError, UnknownNameError
 from lute.execution.control import cancel_run, run_file
 from lute.execution.executor import BaseExecutor, Executor
 from lute.execution.plugins import executor_class, executor_names
 from lute.managed_tasks import ManagedTask
-from lute.core.analysis import TaskStatus
 
 PLUGINS = Path(__file__).parent / "plugins"
 
@@ -181,7 +181,7 @@ def test_unknown_executor_lists_the_known_ones(timing_plugin):
     with pytest.raises(UnknownNameError, match="Known: Executor, TimingExecutor"):
         executor_class("TimingExecuter")
     with pytest.raises(ConfigurationError, match="not a BaseExecutor subclass"):
-        executor_class("lute.tasks.task:Task")
+        executor_class("lute.tasks.base:Task")
 
 
 # --- log locations -----------------------------------------------------------------

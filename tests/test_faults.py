@@ -32,9 +32,9 @@ from faultkit import (
     release,
 )
 
+from lute.core.analysis import TaskResult, TaskStatus
 from lute.execution.executor import Executor
 from lute.execution.process import process_state
-from lute.core.analysis import TaskResult, TaskStatus
 
 
 def rows(work_dir: Path, table: str = "Fault") -> list[dict]:

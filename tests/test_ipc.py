@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from lute.core.exceptions import ProtocolError
-from lute.ipc.frames import (
+from lute.ipc import (
     CHALLENGE_SIZE,
     MAGIC,
     FrameDecoder,
@@ -192,7 +192,7 @@ def test_raw_client_with_bad_authentication_is_rejected(attack, tmp_path, caplog
     with SocketCommunicator(key) as comm:
         client = threading.Thread(target=raw_client, args=(comm.path,))
         client.start()
-        with caplog.at_level(logging.WARNING, logger="lute.ipc.frames"):
+        with caplog.at_level(logging.WARNING, logger="lute.ipc.executor_side"):
             messages = _serve_until_closed(comm, 1)
         client.join()
         assert comm.rejected == 1
@@ -242,7 +242,7 @@ def test_tcp_variant_binds_the_named_interface_and_authenticates():
 @pytest.mark.parametrize("host", ["0.0.0.0", "", "::", "*"])
 def test_tcp_variant_refuses_every_interface(host):
     from lute.core.exceptions import ConfigurationError
-    from lute.ipc.frames import tcp_host
+    from lute.ipc import tcp_host
 
     with pytest.raises(ConfigurationError, match="every interface"):
         tcp_host({"LUTE_IPC_TCP_HOST": host})

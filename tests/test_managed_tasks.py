@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from conftest import REPO, run_lute, run_python, task_rows, write_config
 
-from lute.execution.executor import BaseExecutor, Executor
-from lute.ipc.frames import Message
 from lute.core.analysis import TaskStatus
+from lute.execution.executor import BaseExecutor, Executor
+from lute.ipc import Message
 
 
 def test_tester_prints_messages_and_result_and_records_parameters(lute_env, work_dir):

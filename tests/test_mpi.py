@@ -8,9 +8,9 @@ import pytest
 from conftest import REPO, require_service, run_lute, task_rows, write_config
 from engines import mpi_available
 
+from lute.core.analysis import TaskStatus
 from lute.core.exceptions import ConfigurationError
 from lute.execution.mpi import MPIExecutor, choose_nprocs
-from lute.core.analysis import TaskStatus
 
 
 @pytest.fixture

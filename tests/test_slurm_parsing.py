@@ -7,8 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from lute.cli.jobs import format_jobs
-from lute.core.exceptions import SubmissionError
 from lute.batch.slurm import (
     BatchJob,
     JobInfo,
@@ -21,6 +19,8 @@ from lute.batch.slurm import (
     parse_squeue_output,
     sbatch_command,
 )
+from lute.cli.jobs import format_jobs
+from lute.core.exceptions import SubmissionError
 
 DATA = Path(__file__).parent / "data" / "slurm"
 

@@ -33,9 +33,9 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from lute.core.exceptions import ConfigurationError, SubmissionError
 from lute.config.loader import load_documents, load_task_parameters
 from lute.config.models.base import AnalysisHeader
+from lute.core.exceptions import ConfigurationError, SubmissionError
 from lute.managed_tasks import get_managed_task
 from lute.tasks import registry
 

@@ -39,12 +39,12 @@ from typing import Any
 
 import yaml
 
-from lute.core.exceptions import ConfigurationError, SubmissionError, UnknownNameError
 from lute.batch import slurm
 from lute.config.loader import load_task_parameters
+from lute.core.analysis import TaskStatus
+from lute.core.exceptions import ConfigurationError, SubmissionError, UnknownNameError
 from lute.managed_tasks import get_managed_task
 from lute.tasks import registry
-from lute.core.analysis import TaskStatus
 
 logger = logging.getLogger(__name__)
 

@@ -19,8 +19,8 @@ import importlib
 import logging
 import sys
 
-from lute.cli.common import EXIT_BAD_INPUT, EXIT_TASK_FAILED
 from lute.core.exceptions import ConfigurationError, LuteError
+from lute.core.exit_codes import EXIT_BAD_INPUT, EXIT_TASK_FAILED
 
 logger = logging.getLogger("lute.cli")
 

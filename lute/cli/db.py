@@ -18,13 +18,14 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from lute.cli.common import EXIT_OK, EXIT_TASK_FAILED
 from lute.cli.table import cell, format_table
-from lute.core.exceptions import ConfigurationError
-from lute.db import store as db, results
 from lute.config.loader import load_documents
 from lute.config.models.base import AnalysisHeader
 from lute.core.analysis import TaskStatus
+from lute.core.exceptions import ConfigurationError
+from lute.core.exit_codes import EXIT_OK, EXIT_TASK_FAILED
+from lute.db import results
+from lute.db import store as db
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from lute.cli import debug
-from lute.cli.common import EXIT_OK, EXIT_TASK_FAILED
+from lute.core.exit_codes import EXIT_OK, EXIT_TASK_FAILED
 from lute.managed_tasks import get_managed_task
 
 

@@ -6,8 +6,8 @@ import argparse
 import os
 import sys
 
-from lute.cli.common import EXIT_OK
 from lute.batch import slurm
+from lute.core.exit_codes import EXIT_OK
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

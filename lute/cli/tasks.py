@@ -13,9 +13,9 @@ import argparse
 import json
 import sys
 
-from lute.cli.common import EXIT_OK
-from lute.core.exceptions import UnknownNameError
 from lute.config.models.describe import describe_parameters, summary_line, yaml_section
+from lute.core.exceptions import UnknownNameError
+from lute.core.exit_codes import EXIT_OK
 from lute.managed_tasks import get_managed_task, managed_task_names
 from lute.tasks import registry
 

@@ -10,8 +10,6 @@ from collections.abc import Mapping, Set
 from pathlib import Path
 from typing import TextIO
 
-from lute.cli.common import EXIT_OK, EXIT_TASK_FAILED
-from lute.cli.submit import add_job_options, apply_job_options
 from lute.batch.workflows import (
     LocalRunner,
     Workflow,
@@ -19,7 +17,9 @@ from lute.batch.workflows import (
     submit_workflow,
     validate_config,
 )
+from lute.cli.submit import add_job_options, apply_job_options
 from lute.core.analysis import TaskStatus
+from lute.core.exit_codes import EXIT_OK, EXIT_TASK_FAILED
 
 NOT_RUN = "CANCELLED (not run)"
 

@@ -1,1 +1,17 @@
-"""placeholder"""
+"""The YAML configuration: loading, substitution, overrides and parameter models.
+
+``loader`` reads the two documents (header, then one section per Task) and
+validates a Task's section against its model in ``models``.
+"""
+
+from lute.config.loader import load_documents, load_task_parameters, validate_task_section
+from lute.config.models.base import AnalysisHeader, TaskParameters, ThirdPartyParameters
+
+__all__ = [
+    "AnalysisHeader",
+    "TaskParameters",
+    "ThirdPartyParameters",
+    "load_documents",
+    "load_task_parameters",
+    "validate_task_section",
+]

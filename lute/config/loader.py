@@ -29,9 +29,9 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from lute.core.exceptions import ConfigurationError
 from lute.config.models.base import AnalysisHeader, TaskParameters
 from lute.config.overrides import apply_overrides, find_overrides
+from lute.core.exceptions import ConfigurationError
 
 _SUBSTITUTION = re.compile(r"\{\{\s*(?P<name>\$?[A-Za-z_][\w.\-]*)\s*(?::(?P<spec>[^}]*?))?\s*\}\}")
 _MAX_DEPTH = 10

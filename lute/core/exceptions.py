@@ -1,8 +1,9 @@
 """The exceptions lute raises, grouped by what a caller can do about them.
 
-A ``ConfigurationError`` will not go away by retrying; a ``SubmissionError``
-may (``transient`` says which); a ``TaskFailedError`` reports a Task that ran
-and failed.
+A ``ConfigurationError`` will not go away by retrying: the input must be
+fixed. A ``SubmissionError`` says that starting something failed (a missing
+launcher, a refused batch job); a ``ProtocolError`` that a peer broke the
+IPC protocol; a ``ControlError`` that a running task cannot be reached.
 """
 
 
@@ -19,21 +20,7 @@ class UnknownNameError(ConfigurationError, LookupError):
 
 
 class SubmissionError(LuteError):
-    """Starting a Task or a batch job failed.
-
-    Args:
-        message: What failed and where.
-        transient: True when the same call may succeed later (a busy
-            scheduler, a full socket buffer), so callers may retry.
-    """
-
-    def __init__(self, message: str, *, transient: bool = False) -> None:
-        super().__init__(message)
-        self.transient = transient
-
-
-class TaskFailedError(LuteError):
-    """A Task ran and ended in a non-successful state."""
+    """Starting a Task or a batch job failed; the message says what and where."""
 
 
 class ProtocolError(LuteError):

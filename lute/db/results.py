@@ -26,9 +26,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Row
 
-from lute.core.exceptions import ConfigurationError, UnknownNameError
-from lute.db.store import Database, database_url, open_database, write_transaction
 from lute.config.models.base import default_work_dir
+from lute.core.analysis import TaskStatus
+from lute.core.exceptions import ConfigurationError, UnknownNameError
 from lute.db.records import (
     HEADER_FIELDS,
     RESULT_COLUMNS,
@@ -36,7 +36,7 @@ from lute.db.records import (
     parameter_column,
     parameter_name,
 )
-from lute.core.analysis import TaskStatus
+from lute.db.store import Database, database_url, open_database, write_transaction
 
 MIN_PREFIX = 4
 """Shortest run-id prefix accepted, so a typo does not match by accident."""

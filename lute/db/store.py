@@ -54,6 +54,7 @@ from sqlalchemy.exc import IntegrityError, ProgrammingError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.schema import CreateColumn, CreateIndex, CreateTable, ExecutableDDLElement
 
+from lute.core.analysis import DescribedAnalysis
 from lute.core.exceptions import ConfigurationError, LuteError, UnknownNameError
 from lute.db import spool
 from lute.db.records import (
@@ -65,7 +66,6 @@ from lute.db.records import (
     describe_run,
     parameter_column,
 )
-from lute.core.analysis import DescribedAnalysis
 
 logger = logging.getLogger(__name__)
 

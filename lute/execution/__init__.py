@@ -1,1 +1,1 @@
-"""placeholder"""
+"""Executors: run a Task process, supervise it, decide and record its outcome."""

@@ -28,80 +28,48 @@ Lifecycle signals and what they become:
 from __future__ import annotations
 
 import contextlib
-import functools
-import importlib
-import json
 import logging
 import os
-import reprlib
 import signal
 import socket
 import subprocess
 import sys
 import time
 import traceback
-import types
 import uuid
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from lute.config.loader import load_task_parameters
+from lute.config.models.base import TaskParameters
+from lute.core.analysis import DescribedAnalysis, TaskResult, TaskStatus
 from lute.core.exceptions import ConfigurationError
-from lute.execution.control import RunAdvert
+from lute.elog.client import without_secrets
 from lute.elog.reporter import ElogReporter
-from lute.tasks.environment import merge_environment, source_script
-from lute.ipc.frames import (
-    LUTE_SIGNALS,
-    Message,
-    PipeCommunicator,
-    SocketCommunicator,
-    new_key,
-    tcp_host,
-)
-from lute.execution.plugins import callable_path, executor_class, import_path
+from lute.execution.control import RunAdvert
+from lute.execution.description import describe_executor, rebuild_executor
+from lute.execution.hooks import Hook, HookRegistry, Tasklet
+from lute.execution.outcome import decide_outcome, track_message
 from lute.execution.process import (
     CANCEL_REQUEST,
     NEW_PROCESS_GROUP,
     SignalWakeup,
-    signal_name,
 )
 from lute.execution.run_logs import RunLogs, check_template, log_paths
 from lute.execution.supervisor import RunState, Supervisor
-from lute.config.loader import load_task_parameters
-from lute.elog.client import without_secrets
-from lute.config.models.base import TaskParameters
+from lute.ipc.executor_side import PipeCommunicator, SocketCommunicator, tcp_host
+from lute.ipc.frames import new_key
+from lute.ipc.message import Message
 from lute.tasks import registry
-from lute.core.analysis import DescribedAnalysis, TaskResult, TaskStatus
+from lute.tasks.environment import merge_environment, source_script
 
 logger = logging.getLogger(__name__)
 
-Hook = Callable[["BaseExecutor", Message], None]
-HOOK_NAMES: tuple[str, ...] = tuple(name.lower() for name in LUTE_SIGNALS)
-TASKLET_WHEN = ("before", "after")
 CANCEL_CODES = (signal.SIGINT, signal.SIGTERM, CANCEL_REQUEST)
 
 
-@dataclass
-class Tasklet:
-    """A function the Executor runs in its own process before or after the Task.
-
-    Attributes:
-        function: What to call.
-        args: Positional arguments for it.
-        when: ``"before"`` the Task starts, or ``"after"`` it completed.
-        set_result: Store the return value as the result payload.
-        set_summary: Store the return value as the result summary.
-    """
-
-    function: Callable[..., Any]
-    args: tuple[Any, ...] = ()
-    when: str = "after"
-    set_result: bool = False
-    set_summary: bool = False
-
-
-class BaseExecutor:
+class BaseExecutor(HookRegistry):
     """Runs one Task as a managed subprocess.
 
     Public methods check their input and delegate to protected hooks that
@@ -189,51 +157,6 @@ class BaseExecutor:
         """The record of the current (or last) attempt."""
         return self._analysis_desc
 
-    def add_default_hooks(self) -> None:
-        """Install the hook for every signal; subclasses may add their own."""
-        for name in HOOK_NAMES:
-            self._hooks[name] = getattr(type(self), f"_hook_{name}")
-
-    def add_hook(self, event: str, hook: Hook) -> None:
-        """Replace the function called when the Task sends ``event``.
-
-        The Executor keeps the run's status and result itself, so a hook is
-        free to do anything (or nothing) with the message.
-
-        Args:
-            event: A signal name such as ``task_started`` (any case).
-            hook: Called as ``hook(executor, message)``.
-
-        Raises:
-            ConfigurationError: ``event`` is not a known signal.
-        """
-        name = event.lower()
-        if name not in HOOK_NAMES:
-            raise ConfigurationError(
-                f"no event {event!r}; hooks exist for: {', '.join(HOOK_NAMES)}"
-            )
-        self._hooks[name] = hook
-
-    def add_tasklet(
-        self,
-        tasklet: Callable[..., Any],
-        args: tuple[Any, ...] = (),
-        when: str = "after",
-        set_result: bool = False,
-        set_summary: bool = False,
-    ) -> None:
-        """Run ``tasklet(*args)`` in the Executor before or after the Task.
-
-        Before-tasklets run before every attempt; after-tasklets only when
-        the Task completed. An exception in a tasklet is logged and recorded;
-        it does not change the Task's status.
-        """
-        if when not in TASKLET_WHEN:
-            raise ConfigurationError(
-                f"tasklet when={when!r} is not valid; choose one of: {', '.join(TASKLET_WHEN)}"
-            )
-        self._tasklets.append(Tasklet(tasklet, tuple(args), when, set_result, set_summary))
-
     def update_environment(self, env: dict[str, str], update_path: str = "prepend") -> None:
         """Set variables in the Task's environment; see ``merge_environment``."""
         self._env = merge_environment(self._env, env, update_path)
@@ -274,81 +197,31 @@ class BaseExecutor:
     def to_dict(self) -> dict[str, Any]:
         """A JSON-serialisable description that ``from_dict`` turns back into this Executor.
 
-        Environment changes are kept as the steps that made them (replayed
-        on the new host's environment, not copied); hooks and tasklets by
-        import path; default hooks are implied by the class.
-
         Raises:
-            ConfigurationError: A hook or tasklet has no import path (a
-                lambda, a nested function, code in ``__main__``) or an option
-                or tasklet argument is not JSON-serialisable.
+            ConfigurationError: See ``lute.execution.description.describe_executor``.
         """
-        hooks = {
-            name: callable_path(hook, f"hook {name}")
+        custom_hooks = {
+            name: hook
             for name, hook in self._hooks.items()
             if hook is not getattr(type(self), f"_hook_{name}", None)
         }
-        tasklets = [
-            {
-                "function": callable_path(tasklet.function, "tasklet"),
-                "args": list(tasklet.args),
-                "when": tasklet.when,
-                "set_result": tasklet.set_result,
-                "set_summary": tasklet.set_summary,
-            }
-            for tasklet in self._tasklets
-        ]
-        cls = type(self)
-        description = {
-            "executor": f"{cls.__module__}:{cls.__qualname__}",
-            "task_name": self._task_name,
-            "options": self._options(),
-            "environment": [dict(step) for step in self._env_steps],
-            "hooks": hooks,
-            "tasklets": tasklets,
-        }
-        try:
-            json.dumps(description)
-        except (TypeError, ValueError) as err:
-            raise ConfigurationError(
-                f"{cls.__name__}.to_dict: not JSON-serialisable: {err}"
-            ) from err
-        return description
+        return describe_executor(
+            type(self),
+            self._task_name,
+            options=self._options(),
+            environment=self._env_steps,
+            hooks=custom_hooks,
+            tasklets=self._tasklets,
+        )
 
     @classmethod
     def from_dict(cls, description: Mapping[str, Any]) -> BaseExecutor:
         """Build the Executor ``to_dict`` described, e.g. on a batch node.
 
         Raises:
-            ConfigurationError: The description is incomplete, names an
-                unknown class, hook or tasklet, or a class that is not ``cls``
-                or a subclass of it.
+            ConfigurationError: See ``lute.execution.description.rebuild_executor``.
         """
-        try:
-            executor_cls = executor_class(description["executor"])
-            if not issubclass(executor_cls, cls):
-                raise ConfigurationError(
-                    f"{description['executor']} is not a {cls.__name__}; cannot rebuild it as one"
-                )
-            executor = executor_cls(description["task_name"], **description.get("options", {}))
-            for step in description.get("environment", []):
-                if "source" in step:
-                    executor.shell_source(step["source"])
-                else:
-                    executor.update_environment(step["update"], step["update_path"])
-            for name, path in description.get("hooks", {}).items():
-                executor.add_hook(name, import_path(path))
-            for tasklet in description.get("tasklets", []):
-                executor.add_tasklet(
-                    import_path(tasklet["function"]),
-                    tuple(tasklet["args"]),
-                    tasklet["when"],
-                    tasklet["set_result"],
-                    tasklet["set_summary"],
-                )
-        except (KeyError, TypeError) as err:
-            raise ConfigurationError(f"invalid executor description: {err!r}") from err
-        return executor
+        return rebuild_executor(cls, description)
 
     def _options(self) -> dict[str, Any]:
         """The constructor's keyword arguments; subclasses add theirs."""
@@ -463,7 +336,7 @@ class BaseExecutor:
                     self._run_tasklets("before")
                     self._pre_task()
                     state.proc = self._start(sockets)
-                    _database_module()  # imported while the Task process starts up
+                    _preload_database()
                 except Exception as err:
                     self._record_executor_error("could not start the Task process")
                     state.start_error = f"{type(err).__name__}: {err}"
@@ -556,28 +429,11 @@ class BaseExecutor:
         # A message proves the Task runs, even if its SIGCHLD is not read yet.
         self._on_continued()
         try:
-            self._track(msg)
+            track_message(self._analysis_desc, msg)
         except Exception:
             self._record_executor_error(f"could not take in the Task's {name} message")
         state.hooks_fired.add(name)
         self._call_hook(name, msg)
-
-    def _track(self, msg: Message) -> None:
-        """Keep the record up to date with a Task's message, before any hook runs."""
-        desc = self._analysis_desc
-        if msg.signal == "TASK_STARTED":
-            if isinstance(msg.contents, TaskParameters):
-                desc.task_parameters = msg.contents
-                declared = msg.contents.result_from_parameters()
-                if declared is not None:
-                    desc.task_result.payload = declared
-                desc.task_result.impl_schemas = type(msg.contents).impl_schemas
-            desc.task_result.task_status = TaskStatus.RUNNING
-        elif msg.signal in ("TASK_FAILED", "TASK_RESULT"):
-            if isinstance(msg.contents, TaskResult):
-                self._adopt_result(msg.contents)
-            if msg.signal == "TASK_FAILED":
-                desc.task_result.task_status = TaskStatus.FAILED
 
     def _call_hook(self, name: str, msg: Message) -> None:
         try:
@@ -597,7 +453,8 @@ class BaseExecutor:
         desc = self._analysis_desc
         code = state.proc.returncode if state.proc is not None else None
         desc.exit_code = code
-        status, hook, reason = self._outcome(state, code)
+        outcome = decide_outcome(state, code, desc.task_result.task_status)
+        status, hook, reason = outcome.status, outcome.hook, outcome.reason
         result = desc.task_result
         result.task_status = status
         if reason is not None and isinstance(result.summary, str):
@@ -622,55 +479,14 @@ class BaseExecutor:
             desc.attempt,
         )
 
-    def _outcome(self, state: RunState, code: int | None) -> tuple[TaskStatus, str, str | None]:
-        """Final status, the hook that announces it, and why it is not COMPLETED."""
-        if state.proc is None:
-            return TaskStatus.FAILED, "task_failed", f"could not start: {state.start_error}"
-        if state.timed_out:
-            return (
-                TaskStatus.TIMEDOUT,
-                "task_cancelled",
-                f"exceeded its time limit of {state.limit:g}s",
-            )
-        if state.cancelled_by is not None:
-            why = (
-                "Executor.cancel() was called"
-                if state.cancelled_by == CANCEL_REQUEST
-                else f"the Executor received {signal_name(state.cancelled_by)}"
-            )
-            return TaskStatus.CANCELLED, "task_cancelled", f"was cancelled ({why})"
-        if code is not None and code < 0:
-            return TaskStatus.FAILED, "task_failed", f"was killed by {signal_name(-code)}"
-        if code:
-            return TaskStatus.FAILED, "task_failed", f"exited with code {code}"
-        if self._analysis_desc.task_result.task_status is TaskStatus.FAILED:
-            return TaskStatus.FAILED, "task_failed", "reported a failure"
-        return TaskStatus.COMPLETED, "task_done", None
-
-    def _run_tasklets(self, when: str) -> None:
-        result = self._analysis_desc.task_result
-        for tasklet in self._tasklets:
-            if tasklet.when != when:
-                continue
-            name = getattr(tasklet.function, "__name__", repr(tasklet.function))
-            try:
-                value = tasklet.function(*tasklet.args)
-            except Exception:
-                self._record_executor_error(f"tasklet {name} raised")
-                continue
-            logger.info("tasklet %s returned %s", name, reprlib.repr(value))
-            if tasklet.set_result:
-                result.payload = value
-            if tasklet.set_summary:
-                result.summary = value
-
     def _store_configuration(self) -> None:
         """Record the run; if the database refuses it, it is spooled in the work dir."""
-        db = _database_module()
+        from lute.db.store import database_url, store_run  # noqa: PLC0415 (see _preload_database)
+
         config = self._analysis_desc.task_parameters.lute_config
-        url = db.database_url(config.work_dir, config.db_url)
+        url = database_url(config.work_dir, config.db_url)
         try:
-            db.store_run(self._analysis_desc, url, config.work_dir)
+            store_run(self._analysis_desc, url, config.work_dir)
         except Exception:
             self._record_executor_error("could not record the run, nor spool it")
 
@@ -697,78 +513,15 @@ class BaseExecutor:
         exception it raises, is in the record.
         """
 
-    def _hook_task_started(self, msg: Message) -> None:
-        if isinstance(msg.contents, TaskResult):
-            logger.info("%s resumed", self._task_name)
-        else:
-            logger.info("%s started", self._task_name)
-
-    def _hook_task_failed(self, msg: Message) -> None:
-        logger.error("%s failed", self._task_name)
-
-    def _hook_task_stopped(self, msg: Message) -> None:
-        logger.warning("%s stopped", self._task_name)
-
-    def _hook_task_done(self, msg: Message) -> None:
-        logger.debug("%s done", self._task_name)
-
-    def _hook_task_cancelled(self, msg: Message) -> None:
-        logger.warning(
-            "%s ended: %s", self._task_name, self._analysis_desc.task_result.task_status.value
-        )
-
-    def _hook_task_result(self, msg: Message) -> None:
-        result = self._analysis_desc.task_result
-        logger.info("%s result: %s", self._task_name, result.summary)
-        if result.payload not in ("", None):
-            payload = (
-                result.payload if isinstance(result.payload, str) else _describe(result.payload)
-            )
-            logger.info("%s payload: %s", self._task_name, payload)
-
-    def _hook_task_log(self, msg: Message) -> None:
-        text = msg.contents if isinstance(msg.contents, str) else _describe(msg.contents)
-        logging.getLogger(f"lute.task.{self._task_name}").info("%s", text)
-
-    def _hook_no_pickle_mode(self, msg: Message) -> None:
-        logger.debug("%s asked for text-only messages", self._task_name)
-
-    def _adopt_result(self, reported: TaskResult) -> None:
-        """Take the Task's result, keeping a payload declared by its parameters."""
-        current = self._analysis_desc.task_result
-        if reported.payload in ("", None) and current.payload not in ("", None):
-            reported.payload = current.payload
-        reported.impl_schemas = reported.impl_schemas or current.impl_schemas
-        self._analysis_desc.task_result = reported
-
 
 class Executor(BaseExecutor):
     """The default Executor: a Python Task process, pipes and a socket."""
 
 
-def _describe(contents: Any) -> str:
-    """A short, bounded description of a message for the log."""
-    short = reprlib.Repr()
-    short.maxstring = 200
-    short.maxother = 200
-    if isinstance(contents, dict):
-        return "{" + ", ".join(f"{k!r}: {_brief(v, short)}" for k, v in contents.items()) + "}"
-    return _brief(contents, short)
+def _preload_database() -> None:
+    """Import the database layer now, while the Task process starts up.
 
-
-def _brief(value: Any, short: reprlib.Repr) -> str:
-    shape = getattr(value, "shape", None)
-    if shape is not None and hasattr(value, "dtype"):
-        return f"<array shape={tuple(shape)} dtype={value.dtype}>"
-    return short.repr(value)
-
-
-@functools.cache
-def _database_module() -> types.ModuleType:
-    """``lute.db.store``, imported on first use.
-
-    SQLAlchemy takes about 100 ms to import; importing it just after the Task
-    process has started overlaps that with the Task's own start-up instead of
-    delaying it.
+    SQLAlchemy takes about 100 ms to import; importing it here overlaps that
+    with the Task's own start-up instead of delaying the Task.
     """
-    return importlib.import_module("lute.db.store")
+    import lute.db.store  # noqa: F401, PLC0415 (deliberately late, see above)

@@ -23,6 +23,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from lute.core.exceptions import ConfigurationError, SubmissionError
+from lute.core.settings import positive_int
 from lute.execution.executor import Executor
 
 logger = logging.getLogger(__name__)
@@ -55,27 +56,17 @@ def choose_nprocs(
         ConfigurationError: A count that is not a positive integer.
     """
     if explicit is not None:
-        return _positive(explicit, "nprocs option"), "set by the nprocs option"
+        return positive_int(explicit, "nprocs option"), "set by the nprocs option"
     if env.get(ENV_NPROCS):
-        return _positive(env[ENV_NPROCS], ENV_NPROCS), f"set by ${ENV_NPROCS}"
+        return positive_int(env[ENV_NPROCS], ENV_NPROCS), f"set by ${ENV_NPROCS}"
     for name in SLURM_TASK_VARIABLES:
         if env.get(name):
-            total = _positive(env[name], name)
+            total = positive_int(env[name], name)
             return max(1, total - 1), f"${name}={total} minus one core for the Executor"
     return (
         max(1, cpus_available - 1),
         f"{cpus_available} cores available minus one for the Executor",
     )
-
-
-def _positive(value: int | str, what: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        number = 0
-    if number < 1:
-        raise ConfigurationError(f"{what}: the number of MPI ranks must be >= 1, got {value!r}")
-    return number
 
 
 def find_launcher(name: str, path: str | None) -> str:

@@ -14,6 +14,7 @@ through callbacks, and leaves its conclusions in a ``RunState``.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import selectors
@@ -24,7 +25,6 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from lute.ipc.frames import Message, PipeCommunicator, SocketCommunicator, TextLine
 from lute.execution.process import (
     CANCEL_REQUEST,
     SignalWakeup,
@@ -36,6 +36,8 @@ from lute.execution.process import (
     signal_name,
 )
 from lute.execution.run_logs import RunLogs
+from lute.ipc.executor_side import PipeCommunicator, SocketCommunicator
+from lute.ipc.message import Message, TextLine
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +45,9 @@ DRAIN_GRACE_S = 5.0
 """After the Task exits, how long to wait for descendants still holding its pipes."""
 STDERR_TAIL_LINES = 20
 STDERR_TAIL_CHARS = 500
+
+_Handler = Callable[[selectors.SelectorKey, selectors.BaseSelector], None]
+"""What a selector registration carries: called with the ready key and the selector."""
 
 
 @dataclass
@@ -155,39 +160,46 @@ class Supervisor:
                     stream.close()
 
     def _loop(self) -> None:
+        """Wait on every channel at once; each registration carries its handler."""
         proc = self._proc
         with selectors.DefaultSelector() as selector, exit_notifier(proc) as exit_fd:
             for name, stream in (("stdout", proc.stdout), ("stderr", proc.stderr)):
                 self._pipes.watch(name, stream.fileno())
-                selector.register(stream, selectors.EVENT_READ, ("pipe", name))
-            selector.register(self._sockets.listener, selectors.EVENT_READ, ("listen", None))
-            selector.register(exit_fd, selectors.EVENT_READ, ("exit", None))
+                selector.register(
+                    stream, selectors.EVENT_READ, functools.partial(self._on_pipe, name)
+                )
+            selector.register(self._sockets.listener, selectors.EVENT_READ, self._on_listener)
+            selector.register(exit_fd, selectors.EVENT_READ, self._on_exit)
             if self._wakeup is not None:
-                selector.register(self._wakeup.fd, selectors.EVENT_READ, ("wakeup", None))
+                selector.register(self._wakeup.fd, selectors.EVENT_READ, self._on_wakeup_fd)
             while not self._finished():
                 for key, _ in selector.select(self._clock.timeout()):
-                    kind, name = key.data
-                    if kind == "pipe":
-                        self._on_pipe(name, key, selector)
-                    elif kind == "listen":
-                        conn = self._sockets.accept()
-                        if conn is not None:
-                            selector.register(conn, selectors.EVENT_READ, ("conn", None))
-                    elif kind == "conn":
-                        open_, messages = self._sockets.read(key.fd)
-                        if not open_:
-                            selector.unregister(key.fileobj)
-                        for message in messages:
-                            self._on_message(message)
-                    elif kind == "exit":
-                        selector.unregister(exit_fd)
-                        proc.wait()
-                        self._exited = True
-                        self._clock.drain_until = time.monotonic() + DRAIN_GRACE_S
-                    elif kind == "wakeup":
-                        for code in self._wakeup.drain():
-                            self._on_wakeup(code)
+                    handler: _Handler = key.data
+                    handler(key, selector)
                 self._check_clock()
+
+    def _on_listener(self, _key: selectors.SelectorKey, selector: selectors.BaseSelector) -> None:
+        conn = self._sockets.accept()
+        if conn is not None:
+            selector.register(conn, selectors.EVENT_READ, self._on_connection)
+
+    def _on_connection(self, key: selectors.SelectorKey, selector: selectors.BaseSelector) -> None:
+        open_, messages = self._sockets.read(key.fd)
+        if not open_:
+            selector.unregister(key.fileobj)
+        for message in messages:
+            self._on_message(message)
+
+    def _on_exit(self, key: selectors.SelectorKey, selector: selectors.BaseSelector) -> None:
+        selector.unregister(key.fileobj)
+        self._proc.wait()
+        self._exited = True
+        self._clock.drain_until = time.monotonic() + DRAIN_GRACE_S
+
+    def _on_wakeup_fd(self, _key: selectors.SelectorKey, _selector: selectors.BaseSelector) -> None:
+        if self._wakeup is not None:
+            for code in self._wakeup.drain():
+                self._on_wakeup(code)
 
     def _finished(self) -> bool:
         if not self._exited:

@@ -1,1 +1,36 @@
-"""placeholder"""
+"""Messages between a Task and its Executor, and the channels that carry them.
+
+``frames`` is the wire format and handshake (the protocol is written down
+there), ``task_side`` the writers a Task reports through, ``executor_side``
+the communicators the Executor reads.
+"""
+
+from lute.ipc.executor_side import PipeCommunicator, SocketCommunicator, tcp_host
+from lute.ipc.frames import (
+    CHALLENGE_SIZE,
+    MAGIC,
+    FrameDecoder,
+    encode_frame,
+    new_key,
+    write_frame,
+)
+from lute.ipc.message import LUTE_SIGNALS, Message, TextLine
+from lute.ipc.task_side import PipeWriter, SocketWriter, task_channel
+
+__all__ = [
+    "CHALLENGE_SIZE",
+    "LUTE_SIGNALS",
+    "MAGIC",
+    "FrameDecoder",
+    "Message",
+    "PipeCommunicator",
+    "PipeWriter",
+    "SocketCommunicator",
+    "SocketWriter",
+    "TextLine",
+    "encode_frame",
+    "new_key",
+    "task_channel",
+    "tcp_host",
+    "write_frame",
+]

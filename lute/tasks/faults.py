@@ -19,7 +19,7 @@ import threading
 import time
 from pathlib import Path
 
-from lute.tasks.task import Task
+from lute.tasks.base import Task
 
 logger = logging.getLogger(__name__)
 

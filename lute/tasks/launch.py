@@ -9,14 +9,13 @@ import argparse
 import logging
 import sys
 
-from lute.core.exceptions import ConfigurationError, LuteError
-from lute.ipc.frames import Message, task_channel
 from lute.config.loader import load_task_parameters
-from lute.tasks import registry
 from lute.core.analysis import TaskResult, TaskStatus
-
-EXIT_TASK_ERROR = 1
-EXIT_CONFIG_ERROR = 2
+from lute.core.exceptions import ConfigurationError, LuteError
+from lute.core.exit_codes import EXIT_BAD_INPUT, EXIT_TASK_FAILED
+from lute.ipc.message import Message
+from lute.ipc.task_side import task_channel
+from lute.tasks import registry
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -39,12 +38,12 @@ def main(argv: list[str] | None = None) -> int:
         channel = task_channel()
         channel.write(Message(result, "TASK_FAILED"))
         channel.close()
-        return EXIT_CONFIG_ERROR
+        return EXIT_BAD_INPUT
     try:
         task_cls(params, name=args.taskname).run()
     except LuteError as err:
         sys.stderr.write(f"lute: error: {err}\n")
-        return EXIT_CONFIG_ERROR if isinstance(err, ConfigurationError) else EXIT_TASK_ERROR
+        return EXIT_BAD_INPUT if isinstance(err, ConfigurationError) else EXIT_TASK_FAILED
     return 0
 
 

@@ -17,8 +17,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from lute.ipc.frames import Message
-from lute.tasks.task import Task
+from lute.ipc.message import Message
+from lute.tasks.base import Task
 
 logger = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ from lute.core.exceptions import ConfigurationError, UnknownNameError
 
 if TYPE_CHECKING:
     from lute.config.models.base import TaskParameters
-    from lute.tasks.task import Task
+    from lute.tasks.base import Task
 
 THIRD_PARTY_TASK = "lute.tasks.third_party:ThirdPartyTask"
 
@@ -86,7 +86,7 @@ def task_class(name: str) -> type[Task]:
     found = plugins.load(plugins.TASKS, name)
     if found is None:
         raise unknown_name("Task", name, task_names())
-    from lute.tasks.task import Task  # noqa: PLC0415 (only plugins need the check)
+    from lute.tasks.base import Task  # noqa: PLC0415 (only plugins need the check)
 
     if not (isinstance(found, type) and issubclass(found, Task)):
         raise ConfigurationError(

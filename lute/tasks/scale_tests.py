@@ -10,8 +10,8 @@ import time
 import uuid
 from pathlib import Path
 
+from lute.tasks.base import Task
 from lute.tasks.mpi import ROOT, MPITask
-from lute.tasks.task import Task
 
 logger = logging.getLogger(__name__)
 

@@ -19,6 +19,7 @@ from typing import Any
 import jinja2
 
 from lute.core.exceptions import ConfigurationError
+from lute.core.files import write_atomically
 
 logger = logging.getLogger(__name__)
 
@@ -77,10 +78,6 @@ def render_template(
         raise ConfigurationError(
             f"template {err.filename or template_name}:{err.lineno}: {err.message}"
         ) from err
-    out = Path(output_path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(out)
+    out = write_atomically(output_path, text)
     logger.info("rendered template %s to %s", template.filename, out)
     return out

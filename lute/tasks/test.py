@@ -7,7 +7,7 @@ import logging
 from pathlib import Path
 
 from lute.core.analysis import ElogSummaryPlots
-from lute.tasks.task import Task
+from lute.tasks.base import Task
 
 logger = logging.getLogger(__name__)
 

@@ -17,12 +17,12 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from lute.core.exceptions import ConfigurationError
-from lute.tasks.environment import ProgramEnvironment
 from lute.config.models.base import ThirdPartyParameters
 from lute.config.models.command import build_command
+from lute.core.exceptions import ConfigurationError
+from lute.tasks.base import Task
+from lute.tasks.environment import ProgramEnvironment
 from lute.tasks.templates import render_template
-from lute.tasks.task import Task
 
 logger = logging.getLogger(__name__)
 

@@ -11,9 +11,10 @@ from conftest import run_lute
 
 from database.helpers import ScanParameters, header, make_run
 from lute.cli.table import format_table
-from lute.core.exceptions import UnknownNameError
-from lute.db import store as db, results
 from lute.core.analysis import TaskStatus
+from lute.core.exceptions import UnknownNameError
+from lute.db import results
+from lute.db import store as db
 
 
 @pytest.fixture

@@ -14,8 +14,9 @@ from database.helpers import (
     header,
     make_run,
 )
-from lute.db import store as db, results
 from lute.core.analysis import TaskStatus
+from lute.db import results
+from lute.db import store as db
 
 HOSTILE_TASK = 'Robert"); DROP TABLE x;--'
 HOSTILE_KEYS = {"a b": {"c": ["first"]}, "q'\"": 1, "p%(x)s": 2.5, "[br]": True}

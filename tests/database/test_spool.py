@@ -10,7 +10,8 @@ import sys
 from conftest import REPO, run_lute, task_rows
 
 from database.helpers import ScanParameters, header, kill_quietly, make_run
-from lute.db import store as db, results, spool
+from lute.db import results, spool
+from lute.db import store as db
 from lute.db.records import RunRecord, describe_run
 
 # Holds SQLite's write lock until its stdin closes; says so on stdout first.

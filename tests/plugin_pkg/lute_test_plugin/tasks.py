@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lute.tasks.task import Task
+from lute.tasks.base import Task
 
 
 class PluginSum(Task):

@@ -1,0 +1,1 @@
+"""Compatibility path: LUTE's parameter models now live in ``lute.config.models``."""

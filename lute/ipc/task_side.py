@@ -1,0 +1,127 @@
+"""The Task side of the channels: how a Task process reports to its Executor.
+
+A Task never chooses its channel: ``task_channel()`` opens the socket the
+Executor advertised, or falls back to frames on stdout. The wire format is
+in ``lute.ipc.frames``.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+from typing import IO
+
+from lute.ipc.frames import (
+    CHALLENGE_SIZE,
+    ENV_KEY,
+    ENV_SOCKET,
+    TCP_PREFIX,
+    handshake_answer,
+    write_frame,
+)
+from lute.ipc.message import Message
+
+
+class PipeWriter:
+    """Task side of the pipe channel: frames written into the child's stdout.
+
+    Used only when no socket was provided. Text printed by the Task and
+    frames share the stream, so Python's text buffer is flushed first to keep
+    their order.
+    """
+
+    def __init__(self, key: bytes, stream: IO[str] | None = None) -> None:
+        self._key = key
+        self._stream = stream if stream is not None else sys.stdout
+        self._seq = 0
+
+    def write(self, msg: Message) -> None:
+        """Send one message."""
+        self._stream.flush()
+        write_frame(self._stream.buffer.write, self._key, b"stdout", self._seq, msg)
+        self._stream.buffer.flush()
+        self._seq += 1
+
+    def close(self) -> None:
+        """Nothing to release: the stream belongs to the process."""
+
+    def __str__(self) -> str:
+        return "PipeCommunicator: framed messages on stdout"
+
+
+def _split_tcp(address: str) -> tuple[str, int]:
+    """``tcp://host:port`` (host may be ``[v6]``) to ``(host, port)``."""
+    host, _, port = address.removeprefix(TCP_PREFIX).rpartition(":")
+    return host.strip("[]"), int(port)
+
+
+def _connect(address: str) -> socket.socket:
+    if address.startswith(TCP_PREFIX):
+        sock = socket.create_connection(_split_tcp(address))
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return sock
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.connect(address)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+class SocketWriter:
+    """Task side of the socket channel: one authenticated connection.
+
+    Args:
+        path: The Executor's socket: a path, or ``tcp://host:port``.
+        key: The run's secret.
+    """
+
+    def __init__(self, path: str, key: bytes) -> None:
+        self._key = key
+        self._seq = 0
+        self._sock = _connect(path)
+        try:
+            challenge = _recv_exactly(self._sock, CHALLENGE_SIZE)
+            self._context = challenge
+            self._sock.sendall(handshake_answer(key, challenge))
+        except OSError:
+            self._sock.close()
+            raise
+
+    def write(self, msg: Message) -> None:
+        """Send one message; blocks until the Executor has taken it all."""
+        write_frame(self._sock.sendall, self._key, self._context, self._seq, msg)
+        self._seq += 1
+
+    def close(self) -> None:
+        """Close the connection, which tells the Executor no more will come."""
+        self._sock.close()
+
+    def __str__(self) -> str:
+        return "SocketCommunicator: authenticated frames over a Unix socket"
+
+
+def _recv_exactly(sock: socket.socket, size: int) -> bytes:
+    data = bytearray()
+    while len(data) < size:
+        chunk = sock.recv(size - len(data))
+        if not chunk:
+            raise ConnectionError("executor closed the socket during the handshake")
+        data += chunk
+    return bytes(data)
+
+
+def task_channel() -> PipeWriter | SocketWriter:
+    """Open the channel a Task should report on, from its environment.
+
+    The Task never chooses: with ``LUTE_SOCKET`` set it uses the socket,
+    otherwise frames go on stdout. Without a key (a Task started by hand)
+    messages are still framed, with an empty key, so the stream stays valid.
+    """
+    key = bytes.fromhex(os.environ.get(ENV_KEY, ""))
+    path = os.environ.get(ENV_SOCKET)
+    if path:
+        return SocketWriter(path, key)
+    return PipeWriter(key)

@@ -1,0 +1,97 @@
+"""The Task side of a managed task: base classes for analysis code.
+
+A ``Task`` subclass implements ``_run`` (and optionally ``_pre_run`` and
+``_post_run``); ``run`` wraps them with the messages the Executor expects:
+``TASK_STARTED`` with the validated parameters first, then any number of
+``TASK_LOG`` reports, then ``TASK_RESULT`` with the ``TaskResult``, or
+``TASK_FAILED`` with the traceback if anything raised.
+"""
+
+from __future__ import annotations
+
+import traceback
+from typing import Any
+
+from lute.config.models.base import TaskParameters
+from lute.core.analysis import TaskResult, TaskStatus
+from lute.core.exceptions import LuteError
+from lute.ipc.message import Message
+from lute.ipc.task_side import PipeWriter, SocketWriter, task_channel
+
+
+class Task:
+    """Base class of analysis Tasks.
+
+    Args:
+        params: The validated parameters of this Task.
+        name: The name the Task runs under (its config section); defaults to
+            the class name. Generic classes such as ``ThirdPartyTask`` serve
+            several names.
+        channel: Where to report; by default the channel the Executor set up
+            for this process.
+    """
+
+    def __init__(
+        self,
+        params: TaskParameters,
+        name: str | None = None,
+        channel: PipeWriter | SocketWriter | None = None,
+    ) -> None:
+        self._task_parameters = params
+        self._name = name or type(self).__name__
+        self._channel = channel
+        self._result = TaskResult(task_name=self._name)
+
+    @property
+    def name(self) -> str:
+        """The name this Task runs under."""
+        return self._name
+
+    def run(self) -> None:
+        """Run the Task, reporting its start, progress and result.
+
+        On failure the summary is the error's message for a ``LuteError``
+        (which already says what and where), else the full traceback.
+        """
+        self._report_to_executor(Message(self._task_parameters, "TASK_STARTED"))
+        self._result.task_status = TaskStatus.RUNNING
+        try:
+            self._pre_run()
+            self._run()
+            self._post_run()
+        except BaseException as err:
+            self._result.task_status = TaskStatus.FAILED
+            self._result.summary = (
+                str(err) if isinstance(err, LuteError) else "".join(traceback.format_exception(err))
+            )
+            self._report_to_executor(Message(self._result, "TASK_FAILED"))
+            raise
+        if self._result.task_status is TaskStatus.RUNNING:
+            self._result.task_status = TaskStatus.COMPLETED
+        self._report_to_executor(Message(self._result, "TASK_RESULT"))
+        self._close_channel()
+
+    def _pre_run(self) -> None:
+        """Prepare inputs; runs before ``_run``."""
+
+    def _run(self) -> None:
+        """Do the analysis. Subclasses must implement this."""
+        raise NotImplementedError(f"{self.name} does not implement _run()")
+
+    def _post_run(self) -> None:
+        """Tidy up and fill ``self._result``; runs after ``_run``."""
+
+    def _report_to_executor(self, msg: Message) -> None:
+        """Send a message to the Executor on whichever channel it set up."""
+        if self._channel is None:
+            self._channel = task_channel()
+        self._channel.write(msg)
+
+    def _report(self, contents: Any) -> None:
+        """Report progress or data; the Executor logs it and passes it to hooks."""
+        self._report_to_executor(Message(contents, "TASK_LOG"))
+
+    def _close_channel(self) -> None:
+        if self._channel is not None:
+            self._channel.close()
+            self._channel = None
