@@ -11,18 +11,8 @@ each message before calling the message's hook, decides the final status
 from the messages, the exit status and what the Supervisor did (time limit,
 cancellation), runs after-tasklets and records the attempt.
 
-Lifecycle signals and what they become:
-
-* time limit reached: SIGTERM (and SIGCONT, in case it is stopped) to the
-  group, SIGKILL after ``kill_grace``; status TIMEDOUT, hook ``task_cancelled``;
-* SIGTERM/SIGINT to the Executor, ``lute cancel`` or ``cancel()``: the same
-  to the group; status CANCELLED, hook ``task_cancelled``; a second request
-  kills at once;
-* the Task stopped (SIGTSTP/SIGSTOP): status STOPPED, hook ``task_stopped``;
-  continued: back to RUNNING, hook ``task_started`` with the ``TaskResult``
-  as contents (a first start carries the parameters instead);
-* SIGTSTP/SIGCONT to the Executor: forwarded to the group; after SIGTSTP the
-  Executor stops itself once the Task has stopped, so shell job control works.
+What each lifecycle signal becomes (status and hook) is listed in
+``lute.execution.supervisor``.
 """
 
 from __future__ import annotations
@@ -31,7 +21,6 @@ import contextlib
 import logging
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -49,8 +38,8 @@ from lute.elog.client import without_secrets
 from lute.elog.reporter import ElogReporter
 from lute.execution.control import RunAdvert
 from lute.execution.description import describe_executor, rebuild_executor
-from lute.execution.hooks import Hook, HookRegistry, Tasklet
-from lute.execution.outcome import decide_outcome, track_message
+from lute.execution.hooks import ExecutorExtensions, Hook, Tasklet
+from lute.execution.outcome import decide_outcome, new_attempt, track_message
 from lute.execution.process import (
     CANCEL_REQUEST,
     NEW_PROCESS_GROUP,
@@ -62,14 +51,13 @@ from lute.ipc.executor_side import PipeCommunicator, SocketCommunicator, tcp_hos
 from lute.ipc.frames import new_key
 from lute.ipc.message import Message
 from lute.tasks import registry
-from lute.tasks.environment import merge_environment, source_script
 
 logger = logging.getLogger(__name__)
 
 CANCEL_CODES = (signal.SIGINT, signal.SIGTERM, CANCEL_REQUEST)
 
 
-class BaseExecutor(HookRegistry):
+class BaseExecutor(ExecutorExtensions):
     """Runs one Task as a managed subprocess.
 
     Public methods check their input and delegate to protected hooks that
@@ -156,16 +144,6 @@ class BaseExecutor(HookRegistry):
     def analysis(self) -> DescribedAnalysis:
         """The record of the current (or last) attempt."""
         return self._analysis_desc
-
-    def update_environment(self, env: dict[str, str], update_path: str = "prepend") -> None:
-        """Set variables in the Task's environment; see ``merge_environment``."""
-        self._env = merge_environment(self._env, env, update_path)
-        self._env_steps.append({"update": dict(env), "update_path": update_path})
-
-    def shell_source(self, script: str) -> None:
-        """Replace the Task's environment with the one ``script`` sets up."""
-        self._env = source_script(script, self._env)
-        self._env_steps.append({"source": str(script)})
 
     def setup(self) -> None:
         """Prepare executor-specific resources; runs once before the first attempt.
@@ -281,29 +259,19 @@ class BaseExecutor(HookRegistry):
         try:
             self.setup()
         except Exception:
-            self._analysis_desc = self._describe_attempt(params, config, run_id, 1)
+            self._analysis_desc = new_attempt(
+                self._task_name, params, run_id, 1, {**self._env, "LUTE_CONFIGPATH": config}
+            )
             self._record_executor_error(f"{type(self).__name__}.setup raised")
             return self._execute(params, blocked="the Executor's setup failed")
         for attempt in range(1, self._retries + 2):
-            self._analysis_desc = self._describe_attempt(params, config, run_id, attempt)
+            self._analysis_desc = new_attempt(
+                self._task_name, params, run_id, attempt, {**self._env, "LUTE_CONFIGPATH": config}
+            )
             status = self._execute(params)
             if not self._retry_after(status, attempt):
                 return status
         return status
-
-    def _describe_attempt(
-        self, params: TaskParameters, config: str, run_id: str, attempt: int
-    ) -> DescribedAnalysis:
-        desc = DescribedAnalysis(
-            task_result=TaskResult(self._task_name),
-            task_parameters=params,
-            host=socket.gethostname(),
-            run_id=run_id,
-            attempt=attempt,
-            slurm_job_id=os.environ.get("SLURM_JOB_ID"),
-        )
-        desc.task_env = {**self._env, "LUTE_CONFIGPATH": config}
-        return desc
 
     def _retry_after(self, status: TaskStatus, attempt: int) -> bool:
         if status is not TaskStatus.FAILED or attempt > self._retries:

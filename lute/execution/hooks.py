@@ -1,4 +1,4 @@
-"""The vocabulary of an Executor's extension points: hooks and tasklets.
+"""An Executor's extension points: hooks, tasklets and environment changes.
 
 A hook is called when the Task sends a signal; a tasklet is a function the
 Executor runs in its own process before or after the Task. Both are plain
@@ -17,6 +17,7 @@ from lute.core.analysis import DescribedAnalysis, TaskResult
 from lute.core.exceptions import ConfigurationError
 from lute.execution.outcome import describe_contents
 from lute.ipc.message import LUTE_SIGNALS, Message
+from lute.tasks.environment import merge_environment, source_script
 
 if TYPE_CHECKING:
     from lute.execution.executor import BaseExecutor
@@ -97,16 +98,19 @@ class DefaultHooks:
         logger.debug("%s asked for text-only messages", self._task_name)
 
 
-class HookRegistry(DefaultHooks):
-    """The hooks and tasklets of one Executor, and running its tasklets.
+class ExecutorExtensions(DefaultHooks):
+    """What a managed task adds to its Executor: hooks, tasklets, environment changes.
 
-    An exception in a tasklet is reported through ``_record_executor_error``
-    (the Executor keeps it in the run's record); it never changes the Task's
-    status.
+    Environment changes are kept as the steps that made them, so a described
+    Executor replays them on another host. An exception in a tasklet is
+    reported through ``_record_executor_error`` (the Executor keeps it in the
+    run's record); it never changes the Task's status.
     """
 
     _hooks: dict[str, Hook]
     _tasklets: list[Tasklet]
+    _env: dict[str, str]
+    _env_steps: list[dict[str, Any]]
     _record_executor_error: Callable[[str], None]
 
     def add_default_hooks(self) -> None:
@@ -170,3 +174,13 @@ class HookRegistry(DefaultHooks):
                 result.payload = value
             if tasklet.set_summary:
                 result.summary = value
+
+    def update_environment(self, env: dict[str, str], update_path: str = "prepend") -> None:
+        """Set variables in the Task's environment; see ``merge_environment``."""
+        self._env = merge_environment(self._env, env, update_path)
+        self._env_steps.append({"update": dict(env), "update_path": update_path})
+
+    def shell_source(self, script: str) -> None:
+        """Replace the Task's environment with the one ``script`` sets up."""
+        self._env = source_script(script, self._env)
+        self._env_steps.append({"source": str(script)})

@@ -9,7 +9,9 @@ them be read (and tested) as the rules they are.
 
 from __future__ import annotations
 
+import os
 import reprlib
+import socket
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,6 +35,21 @@ class Outcome:
     status: TaskStatus
     hook: str
     reason: str | None = None
+
+
+def new_attempt(
+    task_name: str, params: TaskParameters, run_id: str, attempt: int, env: dict[str, str]
+) -> DescribedAnalysis:
+    """The record of an attempt about to start: where, which run, with what."""
+    return DescribedAnalysis(
+        task_result=TaskResult(task_name),
+        task_parameters=params,
+        task_env=env,
+        host=socket.gethostname(),
+        run_id=run_id,
+        attempt=attempt,
+        slurm_job_id=os.environ.get("SLURM_JOB_ID"),
+    )
 
 
 def track_message(desc: DescribedAnalysis, msg: Message) -> None:

@@ -10,6 +10,19 @@ log files, and when it returns nothing of the process group is left running.
 What the events mean for the run (status, hooks, the record) is the
 Executor's business: the Supervisor reports messages, stops and continues
 through callbacks, and leaves its conclusions in a ``RunState``.
+
+Lifecycle signals and what they become:
+
+* time limit reached: SIGTERM (and SIGCONT, in case it is stopped) to the
+  group, SIGKILL after ``kill_grace``; status TIMEDOUT, hook ``task_cancelled``;
+* SIGTERM/SIGINT to the Executor, ``lute cancel`` or ``cancel()``: the same
+  to the group; status CANCELLED, hook ``task_cancelled``; a second request
+  kills at once;
+* the Task stopped (SIGTSTP/SIGSTOP): status STOPPED, hook ``task_stopped``;
+  continued: back to RUNNING, hook ``task_started`` with the ``TaskResult``
+  as contents (a first start carries the parameters instead);
+* SIGTSTP/SIGCONT to the Executor: forwarded to the group; after SIGTSTP the
+  Executor stops itself once the Task has stopped, so shell job control works.
 """
 
 from __future__ import annotations
