@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from elog_server import ElogServer
 
-from lute.elog.reporter import ElogReporter
-from lute.elog.summary import report_path, summary_directory
 from lute.config.models import tests as test_models
 from lute.config.models.base import AnalysisHeader
 from lute.core.analysis import DescribedAnalysis, ElogSummaryPlots, TaskResult, TaskStatus
+from lute.elog.reporter import ElogReporter
+from lute.elog.summary import report_path, summary_directory
 
 REPORTER_LOGGER = "lute.elog.reporter"
 

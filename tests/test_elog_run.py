@@ -14,8 +14,8 @@ import pytest
 from conftest import run_lute, task_rows, write_config
 from elog_server import ElogServer
 
-from lute.managed_tasks import get_managed_task
 from lute.core.analysis import TaskStatus
+from lute.managed_tasks import get_managed_task
 
 PASSWORD = "Sup3r-s3cret-elog-pw"
 SUMMARY = {"n_shots": 1000, "hit_rate": 0.25, "detector": "epix"}

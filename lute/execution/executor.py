@@ -69,7 +69,7 @@ from lute.execution.process import (
 from lute.execution.run_logs import RunLogs, check_template, log_paths
 from lute.execution.supervisor import RunState, Supervisor
 from lute.config.loader import load_task_parameters
-from lute.elog.client import without_secrets
+from lute.core.redaction import without_secrets
 from lute.config.models.base import TaskParameters
 from lute.tasks import registry
 from lute.core.analysis import DescribedAnalysis, TaskResult, TaskStatus
