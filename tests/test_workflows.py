@@ -19,9 +19,9 @@ from workflow_helpers import (
     write_workflow_config,
 )
 
-from lute.core.exceptions import ConfigurationError
 from lute.batch.workflows import LocalRunner, load_workflow, parse_workflow
 from lute.core.analysis import TaskStatus
+from lute.core.exceptions import ConfigurationError
 
 REPO_DAG = os.path.join(os.path.dirname(__file__), "..", "config", "workflows", "diamond.yaml")
 

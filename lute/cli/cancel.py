@@ -10,10 +10,10 @@ import argparse
 import re
 import sys
 
-from lute.cli.common import EXIT_OK
 from lute.batch import slurm
-from lute.execution.control import cancel_run
+from lute.cli.common import EXIT_OK
 from lute.config.models.base import default_work_dir
+from lute.execution.control import cancel_run
 
 _JOB_ID = re.compile(r"\d+(_\d+)?")
 

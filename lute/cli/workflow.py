@@ -10,8 +10,6 @@ from collections.abc import Mapping, Set
 from pathlib import Path
 from typing import TextIO
 
-from lute.cli.common import EXIT_OK, EXIT_TASK_FAILED
-from lute.cli.submit import add_job_options, apply_job_options
 from lute.batch.workflows import (
     LocalRunner,
     Workflow,
@@ -19,6 +17,8 @@ from lute.batch.workflows import (
     submit_workflow,
     validate_config,
 )
+from lute.cli.common import EXIT_OK, EXIT_TASK_FAILED
+from lute.cli.submit import add_job_options, apply_job_options
 from lute.core.analysis import TaskStatus
 
 NOT_RUN = "CANCELLED (not run)"
