@@ -31,10 +31,10 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from lute.db import store as db
 from lute.config.models.base import AnalysisHeader, TaskParameters
-from lute.db.records import describe_run
 from lute.core.analysis import DescribedAnalysis, TaskResult, TaskStatus
+from lute.db import store as db
+from lute.db.records import describe_run
 
 
 class BenchParameters(TaskParameters):

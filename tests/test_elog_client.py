@@ -10,16 +10,15 @@ import pytest
 from elog_server import ElogServer
 
 from lute.core.exceptions import ConfigurationError
-from lute.elog.client import (
-    ElogClient,
-    ElogError,
+from lute.core.redaction import SECRET_VARIABLES, URL_VARIABLES, redact_url, without_secrets
+from lute.elog.client import ElogClient, ElogError, WorkflowDefinition, WorkflowTrigger
+from lute.elog.settings import (
+    ENV_PASSWORD,
+    ENV_STATUS_URL,
+    ENV_URL,
     ElogSettings,
-    WorkflowDefinition,
-    WorkflowTrigger,
     build_session,
     read_credentials_file,
-    redact_url,
-    without_secrets,
 )
 
 PASSWORD = "pa55-w0rd-xyzzy"
@@ -281,3 +280,8 @@ def test_urls_with_user_information_are_redacted():
         }
     )
     assert env == {"JID_UPDATE_COUNTERS": "http://***@jobs.example/jid/1", "HOME": "/home/lute"}
+
+
+def test_redaction_strips_the_elog_variables_by_their_current_names():
+    assert ENV_PASSWORD in SECRET_VARIABLES
+    assert {ENV_URL, ENV_STATUS_URL} <= set(URL_VARIABLES)

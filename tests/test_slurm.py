@@ -28,7 +28,8 @@ from workflow_helpers import (
     write_workflow_config,
 )
 
-from lute.batch.slurm import JobState, job_status
+from lute.batch.parse import JobState
+from lute.batch.slurm import job_status
 
 SETUP = REPO / ".ci" / "setup-slurm.sh"
 DEADLINE_S = 60.0

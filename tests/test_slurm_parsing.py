@@ -7,18 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from lute.batch.slurm import (
-    BatchJob,
+from lute.batch.parse import (
     JobInfo,
     JobState,
-    build_batch_script,
-    file_stem,
-    log_pattern,
     parse_sacct_output,
     parse_sbatch_output,
     parse_squeue_output,
-    sbatch_command,
 )
+from lute.batch.script import BatchJob, build_batch_script, file_stem, log_pattern, sbatch_command
 from lute.cli.jobs import format_jobs
 from lute.core.exceptions import SubmissionError
 

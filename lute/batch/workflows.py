@@ -40,7 +40,8 @@ from typing import Any
 import yaml
 
 from lute.batch import slurm
-from lute.config.loader import load_task_parameters
+from lute.batch.script import batch_job, lute_run_command
+from lute.config.loader import load_header, load_task_parameters
 from lute.core.analysis import TaskStatus
 from lute.core.exceptions import ConfigurationError, SubmissionError, UnknownNameError
 from lute.managed_tasks import get_managed_task
@@ -254,7 +255,7 @@ def validate_config(workflow: Workflow, config: str) -> str:
             load_task_parameters(config, task_name, registry.parameter_model(task_name))
         except ConfigurationError as err:
             raise ConfigurationError(f"{workflow.source}: node '{name}': {err}") from err
-    return slurm.load_header(config).work_dir
+    return load_header(config).work_dir
 
 
 StatusCallback = Callable[[str, TaskStatus], None]
@@ -377,10 +378,7 @@ class LocalRunner:
     def _run_node(self, name: str) -> int:
         """Run one node to its end (in a worker thread); return its exit code."""
         node = self._workflow.nodes[name]
-        command = [sys.executable, "-m", "lute"]
-        if self._debug:
-            command.append("--debug")
-        command += ["run", "-t", node.task_name, "-c", self._config]
+        command = lute_run_command(sys.executable, node.task_name, self._config, debug=self._debug)
         with open(self._log(name), "w", encoding="utf-8") as log:
             proc = subprocess.Popen(
                 command,
@@ -430,7 +428,7 @@ def submit_workflow(
     validate_config(workflow, config)
     defaults = tuple(sbatch_args)
     jobs = {
-        name: slurm.batch_job(
+        name: batch_job(
             node.task_name,
             config,
             job_name=name,

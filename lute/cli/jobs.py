@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from lute.batch import slurm
+from lute.batch.parse import JobInfo
 from lute.core.exit_codes import EXIT_OK
 
 
@@ -16,7 +17,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     status.set_defaults(handler=_status)
 
 
-def format_jobs(jobs: list[slurm.JobInfo]) -> str:
+def format_jobs(jobs: list[JobInfo]) -> str:
     """A table of jobs, one per line, columns aligned."""
     rows = [("JOBID", "STATE", "REASON", "START", "END")]
     rows += [(j.job_id, j.state.value, j.reason or "-", j.start or "-", j.end or "-") for j in jobs]

@@ -7,6 +7,7 @@ import os
 import sys
 
 from lute.batch import slurm
+from lute.batch.script import batch_job
 from lute.core.exit_codes import EXIT_OK
 
 
@@ -49,7 +50,7 @@ def apply_job_options(args: argparse.Namespace) -> None:
 
 def _submit(args: argparse.Namespace) -> int:
     apply_job_options(args)
-    job = slurm.batch_job(
+    job = batch_job(
         args.taskname,
         args.config,
         debug=args.job_debug or args.debug,

@@ -212,7 +212,7 @@ def validate_task_section(
     except ValidationError as err:
         problems = []
         for error in err.errors():
-            key = _format_location(task_name, error["loc"])
+            key = _format_location(error["loc"], within=task_name)
             given = ""
             if error["type"] not in ("missing", "extra_forbidden") and "input" in error:
                 given = f" (got {error['input']!r})"
@@ -224,10 +224,11 @@ def validate_task_section(
         raise ConfigurationError("\n".join(problems)) from err
 
 
-def _format_location(task_name: str, loc: tuple[int | str, ...]) -> str:
-    parts = [task_name]
+def _format_location(loc: tuple[int | str, ...], *, within: str = "") -> str:
+    """A pydantic error location as a key path: ``within.key[0].sub``."""
+    parts = [within] if within else []
     for item in loc:
-        if isinstance(item, int):
+        if isinstance(item, int) and parts:
             parts[-1] += f"[{item}]"
         else:
             parts.append(str(item))
@@ -240,3 +241,24 @@ def load_task_parameters(
     """Load ``path`` and return ``task_name``'s validated parameters."""
     header, tasks = load_documents(path)
     return validate_task_section(str(path), task_name, model, header, tasks)
+
+
+def load_header(path: str | os.PathLike[str]) -> AnalysisHeader:
+    """The validated header of the configuration at ``path``.
+
+    For callers that need only the shared settings (the work dir, the
+    experiment and run that name batch jobs), before any Task's section is
+    known to be valid.
+
+    Raises:
+        ConfigurationError: The file or its header is invalid; all problems
+            on one line.
+    """
+    header, _ = load_documents(path)
+    try:
+        return AnalysisHeader.model_validate(header)
+    except ValidationError as err:
+        problems = "; ".join(
+            f"{_format_location(error['loc'])}: {error['msg']}" for error in err.errors()
+        )
+        raise ConfigurationError(f"{path}: header: {problems}") from err

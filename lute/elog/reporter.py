@@ -32,13 +32,9 @@ from typing import Any
 
 from lute.core.analysis import DescribedAnalysis, ElogSummaryPlots, TaskStatus
 from lute.core.exceptions import ConfigurationError
-from lute.elog.client import ENV_STATUS_URL, ENV_URL, ElogClient, ElogSettings
-from lute.elog.summary import (
-    ENV_SUMMARY_DIR,
-    report_path,
-    summary_directory,
-    write_report,
-)
+from lute.elog.client import ElogClient
+from lute.elog.settings import ENV_STATUS_URL, ENV_URL, ElogSettings
+from lute.elog.summary import ENV_SUMMARY_DIR, report_path, summary_directory, write_report
 
 logger = logging.getLogger(__name__)
 

@@ -12,8 +12,10 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from lute.core.analysis import ElogSummaryPlots
+from lute.core.files import write_atomically
 
 logger = logging.getLogger(__name__)
 
@@ -72,23 +74,33 @@ def write_report(plots: ElogSummaryPlots, path: Path) -> Path:
         OSError: The directory cannot be created or written.
     """
     figures = plots.figures
-    if not isinstance(figures, str) and not callable(getattr(figures, "save", None)):
+    if isinstance(figures, str):
+        write_atomically(path, figures)
+    elif callable(getattr(figures, "save", None)):
+        _save_atomically(figures, path)
+    else:
         raise TypeError(
             "ElogSummaryPlots.figures must be an HTML string or have a save(path) method;"
             f" got {type(figures).__name__}"
         )
+    logger.info("summary report %r written to %s", plots.display_name, path)
+    return path
+
+
+def _save_atomically(figure: Any, path: Path) -> None:
+    """Let ``figure.save`` write a temporary file next to ``path``, then rename it.
+
+    ``write_atomically`` hands its writer a text handle, but a plotting
+    library's ``save`` wants a path and may pick its format from the suffix,
+    so the temporary file keeps ``path``'s suffix.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.stem}.{os.getpid()}.tmp{path.suffix}")
     try:
-        if isinstance(figures, str):
-            temporary.write_text(figures, encoding="utf-8")
-        else:
-            figures.save(str(temporary))
+        figure.save(str(temporary))
         os.replace(temporary, path)
     finally:
         temporary.unlink(missing_ok=True)
-    logger.info("summary report %r written to %s", plots.display_name, path)
-    return path
 
 
 def _writable(target: Path, limit: Path) -> bool:

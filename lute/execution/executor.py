@@ -34,7 +34,7 @@ from lute.config.loader import load_task_parameters
 from lute.config.models.base import TaskParameters
 from lute.core.analysis import DescribedAnalysis, TaskResult, TaskStatus
 from lute.core.exceptions import ConfigurationError
-from lute.elog.client import without_secrets
+from lute.core.redaction import without_secrets
 from lute.elog.reporter import ElogReporter
 from lute.execution.control import RunAdvert
 from lute.execution.description import describe_executor, rebuild_executor

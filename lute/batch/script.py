@@ -1,0 +1,177 @@
+"""The batch script of a managed task, and the ``sbatch`` command that submits it.
+
+A batch job runs ``exec python -m lute run -t TASK -c CONFIG`` with the
+submitter's interpreter, and ``--export=ALL`` gives it the submitter's
+environment (``PYTHONPATH``, ``LUTE_*``), so the job runs the same lute as
+the shell that submitted it. Because of ``exec`` the Executor is the batch
+step's own process, which ``lute.batch.slurm.cancel_job`` relies on.
+
+Everything here is pure (apart from reading the configuration to check it):
+the script and command lines are built as text and compared with golden
+files in the tests; ``lute.batch.slurm`` writes and submits them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import shlex
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lute.config.loader import load_header, load_task_parameters
+from lute.managed_tasks import get_managed_task
+from lute.tasks import registry
+
+SLURM_DIR = "slurm"
+"""Sub-directory of the work dir holding batch scripts and job logs."""
+
+
+@dataclass(frozen=True)
+class BatchJob:
+    """One managed task to run as a batch job.
+
+    Attributes:
+        managed_task: Name of the managed task.
+        config: Path of the YAML configuration.
+        work_dir: The configuration's work dir; scripts and logs go to its
+            ``slurm/`` sub-directory.
+        job_name: Names the job and its files; a workflow node's name.
+        experiment: Exported as ``EXPERIMENT`` when set.
+        run: Exported as ``RUN_NUM`` when set.
+        debug: Run the Executor with debug logging, Tasks without ``-O``.
+        sbatch_args: Further ``sbatch`` options, passed as given.
+        after_ok: Job ids that must complete successfully first.
+        python: Interpreter the job runs lute with.
+    """
+
+    managed_task: str
+    config: str
+    work_dir: str
+    job_name: str = ""
+    experiment: str = ""
+    run: str = ""
+    debug: bool = False
+    sbatch_args: tuple[str, ...] = ()
+    after_ok: tuple[str, ...] = ()
+    python: str = field(default_factory=lambda: sys.executable)
+
+    @property
+    def name(self) -> str:
+        """The job's name: ``job_name``, else the managed task."""
+        return self.job_name or self.managed_task
+
+
+def batch_job(
+    managed_task: str,
+    config: str,
+    *,
+    job_name: str = "",
+    debug: bool = False,
+    sbatch_args: Sequence[str] = (),
+    check_parameters: bool = True,
+) -> BatchJob:
+    """A ``BatchJob`` for ``managed_task``, checked before anything is submitted.
+
+    The configuration's header gives the work dir, experiment and run that
+    name the job's files.
+
+    Args:
+        managed_task: The managed task to run.
+        config: Its YAML configuration.
+        job_name: Name of the job and its files (default: the managed task).
+        debug: Run with debug logging.
+        sbatch_args: Further sbatch options.
+        check_parameters: Also validate the Task's parameters now, so a bad
+            one fails here rather than in the queue. Workflows turn this off
+            for nodes whose parameters may come from a parent's results.
+
+    Raises:
+        ConfigurationError: Unknown managed task, or an invalid configuration.
+    """
+    task_name = get_managed_task(managed_task).task_name
+    if check_parameters:
+        model = registry.parameter_model(task_name)
+        header = load_task_parameters(config, task_name, model).lute_config
+    else:
+        header = load_header(config)
+    return BatchJob(
+        managed_task=managed_task,
+        config=str(Path(config).resolve()),
+        work_dir=header.work_dir,
+        job_name=job_name,
+        experiment=header.experiment,
+        run=str(header.run),
+        debug=debug,
+        sbatch_args=tuple(sbatch_args),
+    )
+
+
+def file_stem(job: BatchJob, when: dt.datetime) -> str:
+    """``<name>_<experiment>_r<run>_<time>``: what a job's files are called."""
+    parts = [job.name, job.experiment or "noexp", f"r{job.run or 'none'}"]
+    parts.append(when.strftime("%Y%m%dT%H%M%S"))
+    return "_".join(re.sub(r"[^\w.-]", "-", part) for part in parts)
+
+
+def log_pattern(job: BatchJob, stem: str) -> Path:
+    """The ``--output`` file; SLURM replaces ``%j`` by the job id."""
+    return Path(job.work_dir) / SLURM_DIR / f"{stem}_%j.log"
+
+
+def lute_run_command(
+    python: str, managed_task: str, config: str, *, debug: bool = False
+) -> list[str]:
+    """``PYTHON -m lute [--debug] run -t MANAGED_TASK -c CONFIG``.
+
+    The one command line that runs a managed task in a process of its own,
+    whether as a batch job or as a node of a workflow run here.
+    """
+    command = [python, "-m", "lute"]
+    if debug:
+        command.append("--debug")
+    return [*command, "run", "-t", managed_task, "-c", config]
+
+
+def build_batch_script(job: BatchJob, stem: str) -> str:
+    """The batch script that runs ``job``.
+
+    Options given on the ``sbatch`` command line (``sbatch_command``) take
+    precedence over the ``#SBATCH`` lines written here.
+    """
+    lines = [
+        "#!/bin/bash",
+        f"#SBATCH --job-name={job.name}",
+        f"#SBATCH --output={log_pattern(job, stem)}",
+        "#SBATCH --export=ALL",
+        f"# Written by lute for managed task {job.managed_task}.",
+    ]
+    options = sbatch_options(job)
+    if options:
+        lines.append(f"# Submitted with these sbatch options too: {shlex.join(options)}")
+    if job.experiment:
+        lines.append(f"export EXPERIMENT={shlex.quote(job.experiment)}")
+    if job.run:
+        lines.append(f"export RUN_NUM={shlex.quote(job.run)}")
+    command = lute_run_command(job.python, job.managed_task, job.config, debug=job.debug)
+    lines.append(f"exec {shlex.join(command)}")
+    return "\n".join(lines) + "\n"
+
+
+def sbatch_options(job: BatchJob) -> list[str]:
+    """Options for ``sbatch``'s command line: dependencies, then the user's.
+
+    With ``--kill-on-invalid-dep=yes`` a job whose parent failed is cancelled
+    by SLURM instead of waiting in the queue forever.
+    """
+    options = []
+    if job.after_ok:
+        options += [f"--dependency=afterok:{':'.join(job.after_ok)}", "--kill-on-invalid-dep=yes"]
+    return [*options, *job.sbatch_args]
+
+
+def sbatch_command(job: BatchJob, script: Path) -> list[str]:
+    """``sbatch --parsable OPTIONS SCRIPT``."""
+    return ["sbatch", "--parsable", *sbatch_options(job), str(script)]
