@@ -20,11 +20,14 @@ from typing import Any
 
 from lute.cli.common import EXIT_OK, EXIT_TASK_FAILED
 from lute.cli.table import cell, format_table
-from lute.core.exceptions import ConfigurationError
-from lute.db import store as db, results
 from lute.config.loader import load_documents
 from lute.config.models.base import AnalysisHeader
 from lute.core.analysis import TaskStatus
+from lute.core.exceptions import ConfigurationError
+from lute.db import results
+from lute.db.engine import database_url
+from lute.db.schema import Database
+from lute.db.store import spool_dir, sync_spool
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -90,10 +93,10 @@ def _locate(args: argparse.Namespace) -> tuple[str, str]:
         except ValueError as err:
             raise ConfigurationError(f"{args.config}: invalid header: {err}") from err
     work_dir = args.work_dir or header.work_dir
-    return args.url or db.database_url(work_dir, header.db_url), work_dir
+    return args.url or database_url(work_dir, header.db_url), work_dir
 
 
-def _database(args: argparse.Namespace) -> db.Database:
+def _database(args: argparse.Namespace) -> Database:
     url, _work_dir = _locate(args)
     return results.resolve_database(url=url)
 
@@ -218,10 +221,10 @@ def _write_atomically(path: Path, text: str) -> None:
 
 def _sync(args: argparse.Namespace) -> int:
     url, work_dir = _locate(args)
-    report = db.sync_spool(url, work_dir)
+    report = sync_spool(url, work_dir)
     print(
         f"landed {len(report.landed)}, already recorded {len(report.already_recorded)}, "
-        f"failed {len(report.failed)} (spool: {db.spool_dir(work_dir)})"
+        f"failed {len(report.failed)} (spool: {spool_dir(work_dir)})"
     )
     for path, reason in report.failed:
         print(f"  {path}: {reason}")
