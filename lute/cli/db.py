@@ -12,10 +12,7 @@ import argparse
 import csv
 import io
 import json
-import os
 import sys
-import tempfile
-from pathlib import Path
 from typing import Any
 
 from lute.cli.common import EXIT_OK, EXIT_TASK_FAILED
@@ -24,6 +21,7 @@ from lute.config.loader import load_documents
 from lute.config.models.base import AnalysisHeader
 from lute.core.analysis import TaskStatus
 from lute.core.exceptions import ConfigurationError
+from lute.core.files import PRIVATE, write_atomically
 from lute.db import results
 from lute.db.engine import database_url
 from lute.db.schema import Database
@@ -201,22 +199,10 @@ def _export(args: argparse.Namespace) -> int:
         writer.writerows(rows)
         text = buffer.getvalue()
     if args.output:
-        _write_atomically(Path(args.output), text)
+        write_atomically(args.output, text, mode=PRIVATE)
     else:
         sys.stdout.write(text)
     return EXIT_OK
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    """Write a whole file or nothing: a temporary file, then a rename."""
-    fd, temporary = tempfile.mkstemp(dir=path.parent or ".", prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def _sync(args: argparse.Namespace) -> int:

@@ -26,7 +26,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from lute.core.exceptions import ConfigurationError
+from lute.core.settings import env_number
 
 ENV_DB_URL = "LUTE_DB_URL"
 ENV_DB_TIMEOUT = "LUTE_DB_TIMEOUT"
@@ -61,16 +61,7 @@ def lock_timeout() -> float:
     Raises:
         ConfigurationError: The variable is set but is not a positive number.
     """
-    text = os.environ.get(ENV_DB_TIMEOUT)
-    if not text:
-        return DEFAULT_TIMEOUT_S
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not value > 0:
-        raise ConfigurationError(f"{ENV_DB_TIMEOUT}={text!r} is not a positive number of seconds")
-    return value
+    return env_number(os.environ, ENV_DB_TIMEOUT, DEFAULT_TIMEOUT_S)
 
 
 def with_driver(url: str) -> str:

@@ -26,9 +26,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Row
 
-from lute.config.models.base import default_work_dir
 from lute.core.analysis import TaskStatus
 from lute.core.exceptions import ConfigurationError, UnknownNameError
+from lute.core.workdir import default_work_dir
 from lute.db.engine import database_url, redacted, write_transaction
 from lute.db.records import (
     HEADER_FIELDS,
