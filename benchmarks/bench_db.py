@@ -33,8 +33,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from lute.config.models.base import AnalysisHeader, TaskParameters
 from lute.core.analysis import DescribedAnalysis, TaskResult, TaskStatus
-from lute.db import store as db
+from lute.db.engine import write_transaction
+from lute.db.latest import read_latest_db_entry
 from lute.db.records import describe_run
+from lute.db.schema import open_database
+from lute.db.store import record_analysis
 
 
 class BenchParameters(TaskParameters):
@@ -82,7 +85,7 @@ def bench_record(work_dir: Path, repeat: int) -> tuple[float, float]:
     for an fsync whose cost varies far more than either code path.
     """
     url = f"sqlite:///{work_dir / 'record.db'}"
-    db.record_analysis(_run(work_dir, 0.0), url)  # schema exists: measure the steady state
+    record_analysis(_run(work_dir, 0.0), url)  # schema exists: measure the steady state
     runs = [_run(work_dir, float(i)) for i in range(repeat)]
 
     width = len(describe_run(runs[0]).row) + 2
@@ -95,7 +98,7 @@ def bench_record(work_dir: Path, repeat: int) -> tuple[float, float]:
     lute_s, raw_s = [], []
     for run in runs:
         start = time.perf_counter()
-        db.record_analysis(run, url)
+        record_analysis(run, url)
         middle = time.perf_counter()
         raw.execute("BEGIN IMMEDIATE")
         raw.execute(insert, values)
@@ -111,8 +114,8 @@ def _fill(work_dir: Path, url: str, rows: int) -> None:
 
     Every tenth copy is invalid, so ``valid_only`` has something to skip.
     """
-    database = db.open_database(url)
-    db.record_analysis(_run(work_dir, 0.0), url)
+    database = open_database(url)
+    record_analysis(_run(work_dir, 0.0), url)
     table = database.task_table("Bench", refresh=True)
     if table is None:
         raise RuntimeError("the record did not create its table")
@@ -121,7 +124,7 @@ def _fill(work_dir: Path, url: str, rows: int) -> None:
     template.pop("id")
     first_end = template["end_time"]
     batch: list[dict[str, Any]] = []
-    with db.write_transaction(database.engine) as conn:
+    with write_transaction(database.engine) as conn:
         for i in range(1, rows):
             batch.append(
                 {
@@ -142,11 +145,11 @@ def _fill(work_dir: Path, url: str, rows: int) -> None:
 def bench_read(work_dir: Path, rows: int, repeat: int) -> tuple[float, float, str]:
     url = f"sqlite:///{work_dir / 'read.db'}"
     _fill(work_dir, url, rows)
-    db.read_latest_db_entry(work_dir, "Bench", "energy", db_url=url)  # warm the caches
+    read_latest_db_entry(work_dir, "Bench", "energy", db_url=url)  # warm the caches
     lute_us = _median_us(
-        lambda: db.read_latest_db_entry(work_dir, "Bench", "energy", db_url=url), repeat
+        lambda: read_latest_db_entry(work_dir, "Bench", "energy", db_url=url), repeat
     )
-    if db.read_latest_db_entry(work_dir, "Bench", "energy", db_url=url) != float(rows - 1):
+    if read_latest_db_entry(work_dir, "Bench", "energy", db_url=url) != float(rows - 1):
         raise RuntimeError("read_latest_db_entry did not find the latest valid run")
     raw = _raw_connection(work_dir / "read.db")
     query = (

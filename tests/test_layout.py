@@ -69,7 +69,7 @@ COMPATIBILITY: dict[str, dict[str, str]] = {
         "BaseExecutor": "lute.execution.executor",
     },
     "lute.managed_tasks": {"ManagedTask": "lute.managed_tasks"},
-    "lute.io.db": {"read_latest_db_entry": "lute.db.results"},
+    "lute.io.db": {"read_latest_db_entry": "lute.db.latest", "store_run": "lute.db.store"},
     "lute.io.results": {"get_result": "lute.db.results", "list_runs": "lute.db.results"},
     "lute.io.elog": {"ElogClient": "lute.elog.client", "ElogSettings": "lute.elog.settings"},
     "lute.execution.slurm": {"submit": "lute.batch.slurm", "job_status": "lute.batch.slurm"},

@@ -4,9 +4,9 @@ Each sub-command lives in its own module of this package and exposes
 ``register(commands)``, which adds its parser and sets ``handler``; a
 handler returns the exit status. Only the module of the sub-command being
 run is imported (``lute run`` need not import SQLAlchemy or the SLURM code
-before its Task starts); ``lute --help`` imports them all. Exit status: 0 when the Task completed, 1
-when it ended in any other state, 2 for invalid input (configuration, names,
-arguments). A sub-command that hands unknown options on to another program
+before its Task starts); ``lute --help`` imports them all. Exit status: 0
+when the Task completed, 1 when it ended in any other state, 2 for invalid
+input (configuration, names, arguments). A sub-command that hands unknown options on to another program
 (``sbatch``) sets the default ``pass_through=[]``; unknown options are then
 stored there instead of being an error.
 """
@@ -21,6 +21,8 @@ import sys
 
 from lute.core.exceptions import ConfigurationError, LuteError
 from lute.core.exit_codes import EXIT_BAD_INPUT, EXIT_TASK_FAILED
+
+__all__ = ["build_parser", "main"]
 
 logger = logging.getLogger("lute.cli")
 

@@ -11,8 +11,8 @@ import re
 import sys
 
 from lute.batch import slurm
-from lute.config.models.base import default_work_dir
 from lute.core.exit_codes import EXIT_OK
+from lute.core.workdir import default_work_dir
 from lute.execution.control import cancel_run
 
 _JOB_ID = re.compile(r"\d+(_\d+)?")

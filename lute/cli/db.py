@@ -12,10 +12,7 @@ import argparse
 import csv
 import io
 import json
-import os
 import sys
-import tempfile
-from pathlib import Path
 from typing import Any
 
 from lute.cli.table import cell, format_table
@@ -24,8 +21,11 @@ from lute.config.models.base import AnalysisHeader
 from lute.core.analysis import TaskStatus
 from lute.core.exceptions import ConfigurationError
 from lute.core.exit_codes import EXIT_OK, EXIT_TASK_FAILED
+from lute.core.files import PRIVATE, write_atomically
 from lute.db import results
-from lute.db import store as db
+from lute.db.engine import database_url
+from lute.db.schema import Database
+from lute.db.store import spool_dir, sync_spool
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -91,10 +91,10 @@ def _locate(args: argparse.Namespace) -> tuple[str, str]:
         except ValueError as err:
             raise ConfigurationError(f"{args.config}: invalid header: {err}") from err
     work_dir = args.work_dir or header.work_dir
-    return args.url or db.database_url(work_dir, header.db_url), work_dir
+    return args.url or database_url(work_dir, header.db_url), work_dir
 
 
-def _database(args: argparse.Namespace) -> db.Database:
+def _database(args: argparse.Namespace) -> Database:
     url, _work_dir = _locate(args)
     return results.resolve_database(url=url)
 
@@ -199,30 +199,18 @@ def _export(args: argparse.Namespace) -> int:
         writer.writerows(rows)
         text = buffer.getvalue()
     if args.output:
-        _write_atomically(Path(args.output), text)
+        write_atomically(args.output, text, mode=PRIVATE)
     else:
         sys.stdout.write(text)
     return EXIT_OK
 
 
-def _write_atomically(path: Path, text: str) -> None:
-    """Write a whole file or nothing: a temporary file, then a rename."""
-    fd, temporary = tempfile.mkstemp(dir=path.parent or ".", prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
 def _sync(args: argparse.Namespace) -> int:
     url, work_dir = _locate(args)
-    report = db.sync_spool(url, work_dir)
+    report = sync_spool(url, work_dir)
     print(
         f"landed {len(report.landed)}, already recorded {len(report.already_recorded)}, "
-        f"failed {len(report.failed)} (spool: {db.spool_dir(work_dir)})"
+        f"failed {len(report.failed)} (spool: {spool_dir(work_dir)})"
     )
     for path, reason in report.failed:
         print(f"  {path}: {reason}")

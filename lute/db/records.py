@@ -89,6 +89,11 @@ def parameter_name(column: str) -> str:
     return column
 
 
+def lookup_column(param: str) -> str:
+    """The column a reader's ``param`` names: a ``result.*`` column, else a parameter's."""
+    return param if param in RESULT_COLUMNS else parameter_column(param)
+
+
 def is_parameter_column(column: str) -> bool:
     """Whether a Task-table column holds a parameter (not bookkeeping)."""
     return column not in RESERVED_COLUMNS

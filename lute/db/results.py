@@ -26,17 +26,18 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Row
 
-from lute.config.models.base import default_work_dir
 from lute.core.analysis import TaskStatus
 from lute.core.exceptions import ConfigurationError, UnknownNameError
+from lute.core.workdir import default_work_dir
+from lute.db.engine import database_url, redacted, write_transaction
 from lute.db.records import (
     HEADER_FIELDS,
     RESULT_COLUMNS,
     is_parameter_column,
-    parameter_column,
+    lookup_column,
     parameter_name,
 )
-from lute.db.store import Database, database_url, open_database, write_transaction
+from lute.db.schema import Database, open_database
 
 MIN_PREFIX = 4
 """Shortest run-id prefix accepted, so a typo does not match by accident."""
@@ -191,7 +192,7 @@ def find_run(database: Database, run_id: str, attempt: int | None = None) -> Run
     ids = sorted({row.run_id for row in rows})
     what = f"run {run_id!r}" + (f" attempt {attempt}" if attempt is not None else "")
     if not ids:
-        raise UnknownRunError(f"no {what} in the database {_where(database)}")
+        raise UnknownRunError(f"no {what} in the database {redacted(database.url)}")
     if len(ids) > 1:
         raise UnknownRunError(
             f"{what} is ambiguous: it starts {len(ids)} run ids ({', '.join(ids[:5])}"
@@ -216,7 +217,7 @@ def list_runs(
             ``status`` is not a status.
     """
     runs = database.runs
-    query = sa.select(runs).order_by(runs.c.start_time.desc().nulls_last(), runs.c.id.desc())
+    query = sa.select(runs).order_by(*_newest_first(runs))
     if task is not None:
         check_task(database, task)
         query = query.where(runs.c.task_name == task)
@@ -237,7 +238,7 @@ def check_task(database: Database, task: str) -> None:
     known = database.task_names()
     if task not in known:
         raise UnknownNameError(
-            f"no runs of Task {task!r} in the database {_where(database)}; "
+            f"no runs of Task {task!r} in the database {redacted(database.url)}; "
             f"Tasks with runs: {', '.join(known) or 'none'}"
         )
 
@@ -252,7 +253,7 @@ def parameter_history(
     """
     check_task(database, task)
     table = database.task_table(task, refresh=True)
-    column = param if param in RESULT_COLUMNS else parameter_column(param)
+    column = lookup_column(param)
     if table is None or column not in table.c:
         columns = table.c if table is not None else []
         known = [parameter_name(c.name) for c in columns if is_parameter_column(c.name)]
@@ -264,7 +265,7 @@ def parameter_history(
     query = (
         sa.select(runs, table.c[column].label("lute_value"))
         .join(table, sa.and_(runs.c.task_row_id == table.c.id, runs.c.task_name == task))
-        .order_by(runs.c.start_time.desc().nulls_last(), runs.c.id.desc())
+        .order_by(*_newest_first(runs))
     )
     if valid_only:
         query = query.where(runs.c.valid_flag == 1)
@@ -385,6 +386,11 @@ def _summary(row: Row[Any]) -> RunSummary:
     )
 
 
+def _newest_first(runs: sa.Table) -> tuple[sa.UnaryExpression[Any], ...]:
+    """Newest first: by start time (runs without one last), then latest recorded."""
+    return runs.c.start_time.desc().nulls_last(), runs.c.id.desc()
+
+
 def _status(name: str) -> TaskStatus:
     try:
         return TaskStatus(name.upper())
@@ -396,10 +402,6 @@ def _status(name: str) -> TaskStatus:
 
 def _utc(value: dt.datetime | None) -> dt.datetime | None:
     return None if value is None else value.replace(tzinfo=dt.timezone.utc)
-
-
-def _where(database: Database) -> str:
-    return sa.engine.make_url(database.url).render_as_string(hide_password=True)
 
 
 def result_rows(results: Iterable[Result]) -> tuple[list[str], list[dict[str, Any]]]:

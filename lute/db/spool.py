@@ -1,24 +1,26 @@
 """Spool files: records waiting for a database that was not available.
 
 One JSON file per record in one directory. A file appears whole or not at
-all: it is written under a hidden temporary name, flushed to disk, then
-renamed into place, so a reader never sees half a record and a crash leaves
-at most a hidden temporary file (which readers skip). This module knows
-nothing about databases; ``lute.db.store`` decides what goes in a record and
-when a file may be discarded.
+all (``lute.core.files.write_atomically``: a hidden temporary name, flushed
+to disk, then renamed into place, the directory flushed too), so a reader
+never sees half a record and a crash leaves at most a hidden temporary file
+(which readers skip). Records may hold parameters and environments, so only
+their owner may read them. This module knows nothing about databases;
+``lute.db.store`` decides what goes in a record and when a file may be
+discarded.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from lute.core.files import PRIVATE, write_atomically
 
 logger = logging.getLogger(__name__)
 
@@ -34,29 +36,13 @@ def write(directory: Path, payload: dict[str, Any]) -> Path:
     Raises:
         OSError: The directory or the file cannot be written.
     """
-    directory.mkdir(parents=True, exist_ok=True)
-    final = directory / f"{time.time_ns() // 1000:017d}-{uuid.uuid4().hex[:12]}{SUFFIX}"
-    fd, temporary = tempfile.mkstemp(dir=directory, prefix=".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(payload, handle, sort_keys=True)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, final)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    _sync_directory(directory)
-    return final
-
-
-def _sync_directory(directory: Path) -> None:
-    """Make the rename itself durable (it lives in the directory's entry)."""
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    name = f"{time.time_ns() // 1000:017d}-{uuid.uuid4().hex[:12]}{SUFFIX}"
+    return write_atomically(
+        directory / name,
+        lambda handle: json.dump(payload, handle, sort_keys=True),
+        mode=PRIVATE,
+        durable=True,
+    )
 
 
 def pending(directory: Path) -> Iterator[Path]:

@@ -23,7 +23,7 @@ import pytest
 import sqlalchemy as sa
 from conftest import REPO, require_service
 
-from lute.db.store import with_driver
+from lute.db.engine import with_driver
 
 SETUP_SCRIPT = REPO / ".ci" / "setup-postgres.sh"
 EXPORT_PREFIX = "export LUTE_TEST_PG_URL="

@@ -14,7 +14,8 @@ from lute.cli.table import format_table
 from lute.core.analysis import TaskStatus
 from lute.core.exceptions import UnknownNameError
 from lute.db import results
-from lute.db import store as db
+from lute.db.latest import read_latest_db_entry
+from lute.db.store import record_analysis
 
 
 @pytest.fixture
@@ -31,7 +32,7 @@ def recorded(db_url, work_dir, lute_env):
     ]
     for index, run in enumerate(runs):
         run.start_time, run.end_time = 1000.0 + index * 10, 1005.0 + index * 10
-        db.record_analysis(run, db_url)
+        record_analysis(run, db_url)
     return runs, {**lute_env, "LUTE_DB_URL": db_url}
 
 
@@ -96,10 +97,10 @@ def test_show_history_invalidate_export(recorded):
 
 def test_invalidated_run_is_skipped_by_downstream_reads(recorded, db_url, work_dir):
     runs, env = recorded
-    before = db.read_latest_db_entry(work_dir, "Align", "energy", db_url=db_url)
+    before = read_latest_db_entry(work_dir, "Align", "energy", db_url=db_url)
     assert before == 9.5
     assert run_lute(["db", "invalidate", runs[2].run_id, "--reason", "x"], env).returncode == 0
-    assert db.read_latest_db_entry(work_dir, "Align", "energy", db_url=db_url) is None
+    assert read_latest_db_entry(work_dir, "Align", "energy", db_url=db_url) is None
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,8 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from database.helpers import ScanParameters, header, make_run
-from lute.db import store as db
+from lute.db.schema import open_database
+from lute.db.store import spool_dir, store_run
 
 WRITERS = 32
 
@@ -25,7 +26,7 @@ def _finish_at_barrier(url: str, work_dir: str, index: int, barrier: object) -> 
     )
     run = make_run(params, "Scan", run_id=f"run-{index:02d}")
     barrier.wait(timeout=60)  # type: ignore[attr-defined]
-    outcome = db.store_run(run, url, work_dir)
+    outcome = store_run(run, url, work_dir)
     raise SystemExit(0 if outcome.row_id is not None else 3)
 
 
@@ -42,7 +43,7 @@ def test_32_tasks_finishing_at_once_are_all_recorded_once(db_url, work_dir):
         writer.join(timeout=120)
     assert [w.exitcode for w in writers] == [0] * WRITERS  # 3 would mean spooled
 
-    database = db.open_database(db_url)
+    database = open_database(db_url)
     table = database.task_table("Scan", refresh=True)
     assert table is not None
     with database.engine.connect() as conn:
@@ -54,4 +55,4 @@ def test_32_tasks_finishing_at_once_are_all_recorded_once(db_url, work_dir):
     assert catalog == run_ids
     assert energies == {f"run-{i:02d}": float(i) for i in range(WRITERS)}
     assert {f"extra.k{i}" for i in range(4)} <= set(table.c.keys())
-    assert not list(db.spool_dir(work_dir).glob("*.json"))
+    assert not list(spool_dir(work_dir).glob("*.json"))

@@ -16,14 +16,17 @@ from database.helpers import (
 )
 from lute.core.analysis import TaskStatus
 from lute.db import results
-from lute.db import store as db
+from lute.db.engine import get_engine, with_driver
+from lute.db.latest import read_latest_db_entry
+from lute.db.schema import open_database
+from lute.db.store import record_analysis
 
 HOSTILE_TASK = 'Robert"); DROP TABLE x;--'
 HOSTILE_KEYS = {"a b": {"c": ["first"]}, "q'\"": 1, "p%(x)s": 2.5, "[br]": True}
 
 
 def _table(url: str, name: str) -> sa.Table:
-    table = db.open_database(url).task_table(name, refresh=True)
+    table = open_database(url).task_table(name, refresh=True)
     assert table is not None
     return table
 
@@ -31,20 +34,20 @@ def _table(url: str, name: str) -> sa.Table:
 def test_schema_evolution_adds_a_column_and_old_rows_read_back(db_url, work_dir):
     old = make_run(ScanParameters(lute_config=header(work_dir), energy=8.0), "Scan")
     new = make_run(ScanParametersV2(lute_config=header(work_dir), energy=9.0, threshold=11), "Scan")
-    db.record_analysis(old, db_url)
+    record_analysis(old, db_url)
     assert "threshold" not in _table(db_url, "Scan").c
-    db.record_analysis(new, db_url)
+    record_analysis(new, db_url)
 
     table = _table(db_url, "Scan")
     assert isinstance(table.c.threshold.type, sa.Integer)
-    database = db.open_database(db_url)
+    database = open_database(db_url)
     first = results.load_result(database, old.run_id)
     second = results.load_result(database, new.run_id)
     assert first.parameters["energy"] == 8.0
     assert "threshold" not in first.parameters
     assert second.parameters["energy"] == 9.0
     assert second.parameters["threshold"] == 11
-    assert db.read_latest_db_entry(work_dir, "Scan", "threshold", db_url=db_url) == 11
+    assert read_latest_db_entry(work_dir, "Scan", "threshold", db_url=db_url) == 11
     history = results.parameter_history(database, "Scan", "energy")
     assert [value for _, value in history] == [9.0, 8.0]
 
@@ -58,47 +61,45 @@ def test_type_change_widens_the_column_and_loses_nothing(db_url, work_dir):
         make_run(LooseParameters(lute_config=header(work_dir), value=7, flag=False), "Loose"),
     ]
     for run in runs:
-        db.record_analysis(run, db_url)
+        record_analysis(run, db_url)
 
     table = _table(db_url, "Loose")
     assert isinstance(table.c.value.type, sa.Text)
     assert isinstance(table.c.flag.type, sa.Text)
-    database = db.open_database(db_url)
+    database = open_database(db_url)
     values = [results.load_result(database, r.run_id).parameters for r in runs]
     assert [v["value"] for v in values] == ["3", "many", "7"]
     assert [v["flag"] for v in values] == ["true", "maybe", "false"]
 
 
 def test_hostile_table_and_parameter_names_are_stored_safely(db_url, work_dir):
-    engine = db.get_engine(db_url)
+    engine = get_engine(db_url)
     bystander = sa.Table("x", sa.MetaData(), sa.Column("id", sa.Integer, primary_key=True))
     bystander.create(engine)
     params = LooseParameters(lute_config=header(work_dir), weird=HOSTILE_KEYS)
     run = make_run(params, HOSTILE_TASK, payload="out'; DROP TABLE x;--")
 
-    db.record_analysis(run, db_url)
+    record_analysis(run, db_url)
 
     assert sa.inspect(engine).has_table("x")
     table = _table(db_url, HOSTILE_TASK)
     for column in ("weird.a b.c[0]", "weird.q'\"", "weird.p%(x)s", "weird.[br]"):
         assert column in table.c
-    result = results.load_result(db.open_database(db_url), run.run_id)
+    result = results.load_result(open_database(db_url), run.run_id)
     assert result.task_name == HOSTILE_TASK
     assert result.payload == "out'; DROP TABLE x;--"
     assert result.parameters["weird.a b.c[0]"] == "first"
     assert result.parameters["weird.q'\""] == 1
     assert result.parameters["weird.p%(x)s"] == 2.5
     assert result.parameters["weird.[br]"] is True
-    assert db.read_latest_db_entry(work_dir, HOSTILE_TASK, "weird.q'\"", db_url=db_url) == 1
+    assert read_latest_db_entry(work_dir, HOSTILE_TASK, "weird.q'\"", db_url=db_url) == 1
 
 
 def test_identical_headers_and_settings_share_one_row(db_url, work_dir):
     for _ in range(3):
-        db.record_analysis(make_run(ScanParameters(lute_config=header(work_dir)), "Scan"), db_url)
-    db.record_analysis(
-        make_run(ScanParameters(lute_config=header(work_dir, run=8)), "Scan"), db_url
-    )
-    database = db.open_database(db_url)
+        record_analysis(make_run(ScanParameters(lute_config=header(work_dir)), "Scan"), db_url)
+    record_analysis(make_run(ScanParameters(lute_config=header(work_dir, run=8)), "Scan"), db_url)
+    database = open_database(db_url)
     with database.engine.connect() as conn:
         headers = conn.execute(sa.select(sa.func.count()).select_from(database.gen_cfg)).scalar()
         settings = conn.execute(sa.select(sa.func.count()).select_from(database.exec_cfg)).scalar()
@@ -107,8 +108,8 @@ def test_identical_headers_and_settings_share_one_row(db_url, work_dir):
 
 def test_recording_the_same_run_twice_stores_it_once(db_url, work_dir):
     run = make_run(ScanParameters(lute_config=header(work_dir)), "Scan")
-    assert db.record_analysis(run, db_url) == db.record_analysis(run, db_url)
-    database = db.open_database(db_url)
+    assert record_analysis(run, db_url) == record_analysis(run, db_url)
+    database = open_database(db_url)
     assert len(results.list_runs(database)) == 1
 
 
@@ -121,47 +122,46 @@ def test_read_latest_db_entry_filters(db_url, work_dir):
     ]
     for run, energy, status, end in record:
         params = ScanParameters(lute_config=header(work_dir, run=run), energy=energy)
-        db.record_analysis(make_run(params, "Scan", status=status, end_time=end), db_url)
+        record_analysis(make_run(params, "Scan", status=status, end_time=end), db_url)
     # Landed late (from the spool) but ended first: not the latest.
     params = ScanParameters(lute_config=header(work_dir, run=7), energy=0.5)
-    db.record_analysis(make_run(params, "Scan", end_time=now - 100), db_url)
+    record_analysis(make_run(params, "Scan", end_time=now - 100), db_url)
 
     def latest(**kw):
-        return db.read_latest_db_entry(work_dir, "Scan", "energy", db_url=db_url, **kw)
+        return read_latest_db_entry(work_dir, "Scan", "energy", db_url=db_url, **kw)
 
     assert latest() == 2.0
     assert latest(valid_only=False) == 3.0
     assert latest(for_run=7) == 1.0
     assert latest(for_run=9) is None
-    assert db.read_latest_db_entry(work_dir, "Scan", "nope", db_url=db_url) is None
-    assert db.read_latest_db_entry(work_dir, "Nope", "energy", db_url=db_url) is None
+    assert read_latest_db_entry(work_dir, "Scan", "nope", db_url=db_url) is None
+    assert read_latest_db_entry(work_dir, "Nope", "energy", db_url=db_url) is None
     assert (
-        db.read_latest_db_entry(work_dir, "Scan", "result.task_status", db_url=db_url)
-        == "COMPLETED"
+        read_latest_db_entry(work_dir, "Scan", "result.task_status", db_url=db_url) == "COMPLETED"
     )
 
 
 def test_read_latest_db_entry_without_a_database_creates_none(work_dir, monkeypatch):
     monkeypatch.delenv("LUTE_DB_URL", raising=False)
-    assert db.read_latest_db_entry(work_dir, "Scan", "energy") is None
+    assert read_latest_db_entry(work_dir, "Scan", "energy") is None
     assert not (work_dir / "lute.db").exists()
 
 
 def test_a_parameter_named_like_a_bookkeeping_column_keeps_its_value(db_url, work_dir):
     params = HostParameters(lute_config=header(work_dir), host="detector-01")
     run = make_run(params, "Hosted")
-    db.record_analysis(run, db_url)
+    record_analysis(run, db_url)
     assert "param.host" in _table(db_url, "Hosted").c
-    result = results.load_result(db.open_database(db_url), run.run_id)
+    result = results.load_result(open_database(db_url), run.run_id)
     assert result.host == "testhost"
     assert result.parameters["host"] == "detector-01"
-    assert db.read_latest_db_entry(work_dir, "Hosted", "host", db_url=db_url) == "detector-01"
+    assert read_latest_db_entry(work_dir, "Hosted", "host", db_url=db_url) == "detector-01"
 
 
 def test_plain_postgresql_url_names_an_installed_driver():
-    url = db.with_driver("postgresql://lute:secret@127.0.0.1:5432/runs")
+    url = with_driver("postgresql://lute:secret@127.0.0.1:5432/runs")
     assert url in (
         "postgresql+psycopg://lute:secret@127.0.0.1:5432/runs",
         "postgresql+psycopg2://lute:secret@127.0.0.1:5432/runs",
     )
-    assert db.with_driver("sqlite:///x.db") == "sqlite:///x.db"
+    assert with_driver("sqlite:///x.db") == "sqlite:///x.db"

@@ -11,8 +11,9 @@ from conftest import REPO, run_lute, task_rows
 
 from database.helpers import ScanParameters, header, kill_quietly, make_run
 from lute.db import results, spool
-from lute.db import store as db
 from lute.db.records import RunRecord, describe_run
+from lute.db.schema import open_database
+from lute.db.store import spool_dir, store_run, sync_spool
 
 # Holds SQLite's write lock until its stdin closes; says so on stdout first.
 LOCKER = """
@@ -50,7 +51,7 @@ def test_locked_database_spools_the_record_and_sync_lands_it_once(lute_env, work
         locker.wait(timeout=30)
         kill_quietly(locker)
     assert done.returncode == 0, done.stderr
-    spooled = list(spool.pending(db.spool_dir(work_dir)))
+    spooled = list(spool.pending(spool_dir(work_dir)))
     assert len(spooled) == 1, done.stderr
     assert str(spooled[0]) in done.stderr and "lute db sync" in done.stderr
     assert task_rows(database, "Test") == []
@@ -65,45 +66,45 @@ def test_locked_database_spools_the_record_and_sync_lands_it_once(lute_env, work
     assert "landed 0, already recorded 0, failed 0" in second.stdout
     rows = task_rows(database, "Test")
     assert [(row["run_id"], row["result.task_status"]) for row in rows] == [(run_id, "COMPLETED")]
-    assert not list(spool.pending(db.spool_dir(work_dir)))
+    assert not list(spool.pending(spool_dir(work_dir)))
 
 
 def test_unreachable_server_spools_and_sync_lands_elsewhere(db_url, work_dir):
     run = make_run(ScanParameters(lute_config=header(work_dir)), "Scan")
     dead = f"postgresql://lute@127.0.0.1:{_closed_port()}/lute"
 
-    outcome = db.store_run(run, dead, work_dir)
+    outcome = store_run(run, dead, work_dir)
 
     assert outcome.row_id is None and outcome.spool_file is not None
-    assert outcome.spool_file.parent == db.spool_dir(work_dir)
-    assert not [p for p in db.spool_dir(work_dir).iterdir() if p.name.startswith(".")]
-    report = db.sync_spool(db_url, work_dir)
+    assert outcome.spool_file.parent == spool_dir(work_dir)
+    assert not [p for p in spool_dir(work_dir).iterdir() if p.name.startswith(".")]
+    report = sync_spool(db_url, work_dir)
     assert (len(report.landed), len(report.already_recorded), report.failed) == (1, 0, [])
-    assert results.load_result(db.open_database(db_url), run.run_id).parameters["energy"] == 9.5
+    assert results.load_result(open_database(db_url), run.run_id).parameters["energy"] == 9.5
 
 
 def test_sync_interrupted_after_commit_does_not_write_twice(db_url, work_dir):
     run = make_run(ScanParameters(lute_config=header(work_dir)), "Scan")
-    path = spool.write(db.spool_dir(work_dir), describe_run(run).to_json())
+    path = spool.write(spool_dir(work_dir), describe_run(run).to_json())
     # A sync that committed this record and died before deleting the file:
-    db.open_database(db_url).write(RunRecord.from_json(spool.read(path)))
+    open_database(db_url).write(RunRecord.from_json(spool.read(path)))
 
-    report = db.sync_spool(db_url, work_dir)
+    report = sync_spool(db_url, work_dir)
 
     assert (report.landed, report.already_recorded, report.failed) == ([], [path], [])
     assert not path.exists()
-    assert len(results.list_runs(db.open_database(db_url))) == 1
+    assert len(results.list_runs(open_database(db_url))) == 1
 
 
 def test_unreadable_spool_file_is_kept_and_reported(work_dir):
     url = f"sqlite:///{work_dir / 'lute.db'}"
     good = spool.write(
-        db.spool_dir(work_dir),
+        spool_dir(work_dir),
         describe_run(make_run(ScanParameters(lute_config=header(work_dir)), "Scan")).to_json(),
     )
-    bad = spool.write(db.spool_dir(work_dir), {"not": "a record"})
+    bad = spool.write(spool_dir(work_dir), {"not": "a record"})
 
-    report = db.sync_spool(url, work_dir)
+    report = sync_spool(url, work_dir)
 
     assert report.landed == [good]
     assert [path for path, _ in report.failed] == [bad]
@@ -114,5 +115,5 @@ def test_unreadable_spool_file_is_kept_and_reported(work_dir):
 def test_invalid_timeout_setting_still_spools(work_dir, monkeypatch):
     monkeypatch.setenv("LUTE_DB_TIMEOUT", "soon")
     run = make_run(ScanParameters(lute_config=header(work_dir)), "Scan")
-    outcome = db.store_run(run, f"sqlite:///{work_dir / 'lute.db'}", work_dir)
+    outcome = store_run(run, f"sqlite:///{work_dir / 'lute.db'}", work_dir)
     assert outcome.spool_file is not None

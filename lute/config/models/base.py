@@ -10,18 +10,11 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, computed_field, model_validator
 
 from lute.config.models.command import build_command
-
-ENV_WORK_DIR = "LUTE_WORK_DIR"
-DEFAULT_WORK_DIR = "lute_work"
-
-
-def default_work_dir() -> str:
-    """Where runs write when the header names no ``work_dir``.
-
-    ``$LUTE_WORK_DIR`` if set, else ``./lute_work``: always somewhere the
-    user can write without editing the example configuration.
-    """
-    return os.environ.get(ENV_WORK_DIR) or DEFAULT_WORK_DIR
+from lute.core.workdir import (  # noqa: F401 (the constants are re-exported from here)
+    DEFAULT_WORK_DIR,
+    ENV_WORK_DIR,
+    default_work_dir,
+)
 
 
 class AnalysisHeader(BaseModel):

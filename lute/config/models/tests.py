@@ -69,7 +69,7 @@ class TestReadOutputParameters(TaskParameters):
     @model_validator(mode="after")
     def _find_in_file(self) -> TestReadOutputParameters:
         if self.in_file is None:
-            from lute.db.store import read_latest_db_entry  # noqa: PLC0415 (heavy; only when needed)
+            from lute.db.latest import read_latest_db_entry  # noqa: PLC0415 (heavy; only when needed)
 
             found = read_latest_db_entry(self.lute_config.work_dir, "TestWriteOutput", "out_file")
             if found is None:

@@ -1,0 +1,126 @@
+"""Which database to use and how to connect to it.
+
+The URL comes from ``$LUTE_DB_URL``, else the config header, else a SQLite
+file in the work dir, so a run and ``lute db`` find the same database
+without being told twice.
+
+On SQLite, writers take the lock when their transaction begins (``BEGIN
+IMMEDIATE``): a transaction that read first and wrote later could fail at
+once, without waiting, when another process wrote in between. The busy
+timeout (``$LUTE_DB_TIMEOUT`` seconds) bounds every wait for a lock, and on
+PostgreSQL every wait to connect as well; past it the write fails and the
+caller spools the record (see ``lute.db.store.store_run``).
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import math
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from lute.core.settings import env_number
+
+ENV_DB_URL = "LUTE_DB_URL"
+ENV_DB_TIMEOUT = "LUTE_DB_TIMEOUT"
+DEFAULT_TIMEOUT_S = 30.0
+DB_FILE = "lute.db"
+
+
+def database_url(work_dir: str | os.PathLike[str], configured: str | None = None) -> str:
+    """The URL to use: ``$LUTE_DB_URL``, else the header's, else SQLite in work_dir."""
+    url = os.environ.get(ENV_DB_URL) or configured
+    if url:
+        return url
+    return f"sqlite:///{Path(work_dir).resolve() / DB_FILE}"
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file behind a SQLite URL, or ``None`` for other databases and ``:memory:``."""
+    parsed = sa.engine.make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database)
+
+
+def redacted(url: str) -> str:
+    """``url`` with its password masked, for messages and logs."""
+    return sa.engine.make_url(url).render_as_string(hide_password=True)
+
+
+def lock_timeout() -> float:
+    """Seconds a write may wait for a lock (``$LUTE_DB_TIMEOUT``, default 30).
+
+    Raises:
+        ConfigurationError: The variable is set but is not a positive number.
+    """
+    return env_number(os.environ, ENV_DB_TIMEOUT, DEFAULT_TIMEOUT_S)
+
+
+def with_driver(url: str) -> str:
+    """``url`` with an installed PostgreSQL driver named when it names none.
+
+    ``postgresql://`` means psycopg2 to SQLAlchemy 2.0 and psycopg (3) to
+    2.1; users should not have to know which one their SQLAlchemy picks or
+    which one is installed.
+    """
+    parsed = sa.engine.make_url(url)
+    if parsed.drivername != "postgresql":
+        return url
+    for module, driver in (("psycopg", "postgresql+psycopg"), ("psycopg2", "postgresql+psycopg2")):
+        if importlib.util.find_spec(module) is not None:
+            return parsed.set(drivername=driver).render_as_string(hide_password=False)
+    return url
+
+
+def get_engine(url: str) -> Engine:
+    """The engine for ``url`` in this process, with the current lock timeout."""
+    return _engine(with_driver(url), lock_timeout())
+
+
+@functools.lru_cache(maxsize=16)
+def _engine(url: str, timeout: float) -> Engine:
+    backend = sa.engine.make_url(url).get_backend_name()
+    if backend == "sqlite":
+        engine = sa.create_engine(url, connect_args={"timeout": timeout})
+        sa.event.listen(engine, "connect", functools.partial(_sqlite_connect, timeout=timeout))
+        sa.event.listen(engine, "begin", _sqlite_begin)
+        return engine
+    connect_args: dict[str, Any] = {}
+    if backend == "postgresql":
+        # libpq: give up connecting, and waiting for a lock, after the timeout.
+        connect_args = {
+            "connect_timeout": max(2, math.ceil(timeout)),
+            "options": f"-c lock_timeout={int(timeout * 1000)}",
+        }
+    return sa.create_engine(url, pool_pre_ping=True, connect_args=connect_args)
+
+
+def _sqlite_connect(dbapi_conn: Any, _record: Any, timeout: float) -> None:
+    # SQLAlchemy emits BEGIN itself (see _sqlite_begin); the driver must not.
+    dbapi_conn.isolation_level = None
+    cursor = dbapi_conn.cursor()
+    cursor.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.close()
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    mode = "IMMEDIATE" if conn.get_execution_options().get("lute_write") else "DEFERRED"
+    conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+@contextmanager
+def write_transaction(engine: Engine) -> Iterator[Connection]:
+    """A transaction that holds the write lock from its start on SQLite."""
+    with engine.connect() as conn:
+        conn.execution_options(lute_write=True)
+        with conn.begin():
+            yield conn

@@ -1,0 +1,82 @@
+"""The latest recorded value of a parameter: how downstream Tasks find inputs.
+
+A Task whose input is another Task's output (``TestReadOutput`` reading what
+``TestWriteOutput`` wrote) looks it up here while its parameters are
+validated. That lookup must never create a database as a side effect, so
+it answers ``None`` for "nothing recorded yet" and raises only when a
+database exists but cannot be read.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import sqlalchemy as sa
+
+from lute.db.engine import database_url, redacted, sqlite_path
+from lute.db.errors import DatabaseError, failure_reason
+from lute.db.records import lookup_column
+from lute.db.schema import open_database
+
+
+def read_latest_db_entry(
+    db_dir: str | os.PathLike[str],
+    task_name: str,
+    param: str,
+    valid_only: bool = True,
+    for_run: int | str | None = None,
+    *,
+    db_url: str | None = None,
+) -> Any:
+    """Latest recorded value of one parameter (or result column) of a Task.
+
+    "Latest" is the run that ended last (a spooled run landed later keeps
+    its place in time), ties broken by insertion order.
+
+    Args:
+        db_dir: Work dir holding ``lute.db`` (ignored if a URL is given or
+            ``LUTE_DB_URL`` is set).
+        task_name: The Task whose table to read.
+        param: A flattened parameter name (``a.b[0]``) or a ``result.*`` column.
+        valid_only: Skip runs with ``valid_flag = 0`` (failed or invalidated).
+        for_run: Only runs whose header has this run number.
+        db_url: The header's ``db_url``, if it has one.
+
+    Returns:
+        The value, or ``None`` when there is no such database, table, column
+        or matching row.
+
+    Raises:
+        DatabaseError: The database exists but cannot be read.
+    """
+    url = database_url(db_dir, db_url)
+    path = sqlite_path(url)
+    if path is not None and not path.exists():
+        return None
+    database = open_database(url)
+    column = lookup_column(param)
+    table = database.task_table(task_name)
+    if table is not None and column not in table.c:
+        table = database.task_table(task_name, refresh=True)
+    if table is None or column not in table.c:
+        return None
+    query = (
+        sa.select(table.c[column])
+        .order_by(table.c.end_time.desc().nulls_last(), table.c.id.desc())
+        .limit(1)
+    )
+    if valid_only:
+        query = query.where(table.c.valid_flag == 1)
+    if for_run is not None:
+        gen_cfg = database.gen_cfg
+        query = query.join(gen_cfg, table.c.gen_cfg_id == gen_cfg.c.id).where(
+            gen_cfg.c.run == str(for_run)
+        )
+    try:
+        with database.engine.connect() as conn:
+            return conn.execute(query).scalar()
+    except sa.exc.SQLAlchemyError as err:
+        raise DatabaseError(
+            f"cannot read {task_name!r} from {redacted(url)}: {failure_reason(err)}"
+        ) from err
