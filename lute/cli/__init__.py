@@ -6,9 +6,10 @@ handler returns the exit status. Only the module of the sub-command being
 run is imported (``lute run`` need not import SQLAlchemy or the SLURM code
 before its Task starts); ``lute --help`` imports them all. Exit status: 0
 when the Task completed, 1 when it ended in any other state, 2 for invalid
-input (configuration, names, arguments). A sub-command that hands unknown options on to another program
-(``sbatch``) sets the default ``pass_through=[]``; unknown options are then
-stored there instead of being an error.
+input (configuration, names, arguments). A sub-command that hands unknown
+options on to another program (``sbatch``) sets the default
+``pass_through=[]``; unknown options are then stored there instead of being
+an error.
 """
 
 from __future__ import annotations
