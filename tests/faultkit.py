@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 from conftest import write_config
 
+from lute.core.procinfo import process_state
 from lute.execution.executor import BaseExecutor
 from lute.execution.hooks import HOOK_NAMES
-from lute.execution.process import process_state
 from lute.ipc import Message
 
 SYNC_TIMEOUT_S = 60.0

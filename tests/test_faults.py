@@ -33,8 +33,8 @@ from faultkit import (
 )
 
 from lute.core.analysis import TaskResult, TaskStatus
+from lute.core.procinfo import process_state
 from lute.execution.executor import Executor
-from lute.execution.process import process_state
 
 
 def rows(work_dir: Path, table: str = "Fault") -> list[dict]:

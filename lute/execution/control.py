@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from lute.core.exceptions import ControlError
-from lute.execution.process import process_start_ticks
+from lute.core.procinfo import process_start_ticks
 from lute.tasks.registry import unknown_name
 
 logger = logging.getLogger(__name__)

@@ -26,6 +26,8 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+from lute.core.procinfo import live_group_members, process_state
+
 logger = logging.getLogger(__name__)
 
 NEW_PROCESS_GROUP: dict[str, Any] = (
@@ -55,53 +57,6 @@ def signal_group(pgid: int, signum: int) -> bool:
         logger.error("cannot signal process group %d: %s", pgid, err)
         return False
     return True
-
-
-def live_group_members(pgid: int) -> list[int]:
-    """Processes of group ``pgid`` that are still running (zombies excluded).
-
-    A zombie has finished: it only waits for its parent (possibly an init
-    that never reaps) to collect its status, so it does not count as left
-    behind. Reads ``/proc``; elsewhere returns an empty list.
-    """
-    members = []
-    try:
-        entries = os.listdir("/proc")
-    except OSError:
-        return []
-    for entry in entries:
-        if not entry.isdigit():
-            continue
-        fields = _stat_fields(int(entry))
-        if fields is not None and fields[0] != "Z" and int(fields[2]) == pgid:
-            members.append(int(entry))
-    return members
-
-
-def process_state(pid: int) -> str | None:
-    """The one-letter state of ``pid`` (``R``, ``S``, ``T``, ``Z``...), or None if gone."""
-    fields = _stat_fields(pid)
-    return None if fields is None else fields[0]
-
-
-def process_start_ticks(pid: int) -> str | None:
-    """When ``pid`` started, in clock ticks since boot: with the pid, a unique identity.
-
-    Pids are reused; a pid together with its start time is not, so a stale
-    record can be told apart from a new process that happens to share its pid.
-    """
-    fields = _stat_fields(pid)
-    return None if fields is None else fields[19]
-
-
-def _stat_fields(pid: int) -> list[str] | None:
-    """Fields of ``/proc/<pid>/stat`` after the command name (state first)."""
-    try:
-        with open(f"/proc/{pid}/stat", encoding="utf-8", errors="replace") as handle:
-            text = handle.read()
-    except OSError:
-        return None
-    return text[text.rfind(")") + 2 :].split()
 
 
 def wait_for_exit(pids: list[int], timeout: float) -> list[int]:

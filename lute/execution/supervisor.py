@@ -38,13 +38,13 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from lute.core.procinfo import live_group_members
 from lute.execution.process import (
     CANCEL_REQUEST,
     SignalWakeup,
     end_group,
     exit_notifier,
     job_control_events,
-    live_group_members,
     signal_group,
     signal_name,
 )
