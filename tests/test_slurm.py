@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import TypeVar
 
 import pytest
@@ -30,6 +31,7 @@ from workflow_helpers import (
 
 from lute.batch.parse import JobState
 from lute.batch.slurm import job_status
+from lute.core.analysis import TaskStatus
 
 SETUP = REPO / ".ci" / "setup-slurm.sh"
 DEADLINE_S = 60.0
@@ -97,6 +99,18 @@ def wait_for(what: str, probe: Callable[[], T | None]) -> T:
     return value
 
 
+def final_rows(work_dir: Path, task: str) -> Callable[[], list | None]:
+    """A probe for the Task's rows once every one records how its run ended."""
+
+    def probe() -> list | None:
+        rows = task_rows(work_dir / "lute.db", task)
+        return (
+            rows if rows and all(TaskStatus(r["result.task_status"]).final for r in rows) else None
+        )
+
+    return probe
+
+
 def jobs_ended(job_ids: list[str]) -> Callable[[], dict | None]:
     def probe() -> dict | None:
         infos = {info.job_id: info for info in job_status(job_ids)}
@@ -116,7 +130,7 @@ def test_submit_runs_the_task_and_records_the_job_id(slurm_env, work_dir, tmp_pa
     assert done.returncode == 0, done.stderr
     job_id = done.stdout.strip()
     assert job_id.isdigit()
-    rows = wait_for("the run record", lambda: task_rows(work_dir / "lute.db", "Test"))
+    rows = wait_for("the run record", final_rows(work_dir, "Test"))
     assert rows[0]["slurm_job_id"] == job_id
     assert rows[0]["result.task_status"] == "COMPLETED"
     (header_row,) = task_rows(work_dir / "lute.db", "gen_cfg")
@@ -142,7 +156,7 @@ def test_submit_slurm_sh_keeps_lutes_interface(slurm_env, work_dir, tmp_path):
     )
     assert done.returncode == 0, done.stderr
     job_id = done.stdout.strip()
-    rows = wait_for("the run record", lambda: task_rows(work_dir / "lute.db", "Test"))
+    rows = wait_for("the run record", final_rows(work_dir, "Test"))
     assert rows[0]["slurm_job_id"] == job_id
     (log,) = (work_dir / "slurm").glob(f"*_{job_id}.log")
     assert "DEBUG:" in log.read_text()
@@ -155,7 +169,7 @@ def test_mpi_task_in_a_batch_job_sizes_itself_from_the_allocation(slurm_env, wor
     done = run_lute(["submit", "-t", "MPITester", "-c", str(config), "--ntasks=1"], env)
     assert done.returncode == 0, done.stderr
     job_id = done.stdout.strip()
-    rows = wait_for("the run record", lambda: task_rows(work_dir / "lute.db", "TestMPI"))
+    rows = wait_for("the run record", final_rows(work_dir, "TestMPI"))
     assert (rows[0]["slurm_job_id"], rows[0]["result.task_status"]) == (job_id, "COMPLETED")
     (log,) = (work_dir / "slurm").glob(f"*_{job_id}.log")
     assert "on 1 MPI ranks ($SLURM_NTASKS=1 minus one core for the Executor)" in log.read_text()
@@ -177,7 +191,7 @@ def test_cancel_job_ends_a_running_job_cancelled_in_the_record(slurm_env, work_d
     cancelled = run_lute(["cancel", job_id], slurm_env)
     assert cancelled.returncode == 0, cancelled.stderr
     assert f"{job_id} cancelled (was RUNNING)" in cancelled.stdout
-    rows = wait_for("the run record", lambda: task_rows(work_dir / "lute.db", "TestSleep"))
+    rows = wait_for("the run record", final_rows(work_dir, "TestSleep"))
     assert rows[0]["slurm_job_id"] == job_id
     assert rows[0]["result.task_status"] == "CANCELLED"
     ended = wait_for("the job to end", jobs_ended([job_id]))

@@ -84,6 +84,11 @@ class DescribedAnalysis:
         log_paths: Where the Task's stdout and stderr were written.
         executor_errors: Failures on the Executor's side (a hook, a tasklet,
             recording) that did not stop the run but must not go unseen.
+        executor_pid: The Executor's process, so that a later reader can tell
+            whether a RUNNING record still has an Executor behind it.
+        executor_start: When that process started (``/proc`` clock ticks):
+            with the pid, an identity that pid reuse cannot fake.
+        task_pgid: The Task's process group, which holds everything it started.
     """
 
     task_result: TaskResult
@@ -99,6 +104,9 @@ class DescribedAnalysis:
     run_id: str = ""
     log_paths: dict[str, str] = field(default_factory=dict)
     executor_errors: list[str] = field(default_factory=list)
+    executor_pid: int | None = None
+    executor_start: str | None = None
+    task_pgid: int | None = None
 
     @property
     def duration(self) -> float | None:

@@ -33,6 +33,8 @@ RESULT_COLUMNS = (
     "result.impl_schemas",
 )
 TIME_COLUMNS = ("start_time", "end_time")
+PROCESS_COLUMNS = ("executor_pid", "executor_start", "task_pgid")
+"""Who runs a run: a RUNNING row whose Executor is gone can then be settled."""
 RESERVED_COLUMNS = frozenset(
     {
         "id",
@@ -51,6 +53,7 @@ RESERVED_COLUMNS = frozenset(
         "valid_flag",
         "invalid_reason",
         "executor_errors",
+        *PROCESS_COLUMNS,
         *RESULT_COLUMNS,
     }
 )
@@ -190,6 +193,9 @@ def describe_run(desc: DescribedAnalysis) -> RunRecord:
             "result.impl_schemas": result.impl_schemas,
             "valid_flag": 1 if result.task_status.successful else 0,
             "executor_errors": json.dumps(desc.executor_errors) if desc.executor_errors else None,
+            "executor_pid": desc.executor_pid,
+            "executor_start": desc.executor_start,
+            "task_pgid": desc.task_pgid,
         }
     )
     return RunRecord(result.task_name, run_id, desc.attempt, header_values, execution, row)

@@ -30,6 +30,7 @@ from lute.core.analysis import TaskStatus
 from lute.core.exceptions import ConfigurationError, UnknownNameError
 from lute.core.workdir import default_work_dir
 from lute.db.engine import database_url, redacted, write_transaction
+from lute.db.orphans import settle_orphans
 from lute.db.records import (
     HEADER_FIELDS,
     RESULT_COLUMNS,
@@ -140,11 +141,16 @@ def resolve_database(
 ) -> Database:
     """The existing database named by ``url``, else found from a work dir.
 
+    Runs of this host whose Executor died are settled first
+    (``lute.db.orphans``), so no reader is shown a dead run as RUNNING.
+
     Raises:
         UnknownNameError: There is no database file at that place.
         DatabaseError: The database cannot be opened.
     """
-    return open_database(url or database_url(db_dir or default_work_dir()), create=False)
+    database = open_database(url or database_url(db_dir or default_work_dir()), create=False)
+    settle_orphans(database)
+    return database
 
 
 def get_result(

@@ -32,12 +32,13 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError, ProgrammingError
 
+from lute.core.analysis import TaskStatus
 from lute.core.exceptions import UnknownNameError
 from lute.db.columns import column_value, needs_change, new_column_type
 from lute.db.ddl import add_column, create_table, widen_to_text
 from lute.db.engine import get_engine, lock_timeout, redacted, sqlite_path, write_transaction
 from lute.db.errors import DatabaseError, failure_reason
-from lute.db.records import HEADER_FIELDS, RESULT_COLUMNS, RunRecord
+from lute.db.records import HEADER_FIELDS, PROCESS_COLUMNS, RESULT_COLUMNS, RunRecord
 
 logger = logging.getLogger(__name__)
 
@@ -91,6 +92,7 @@ class Database:
             sa.Column("end_time", sa.DateTime),
             sa.Column("experiment", sa.Text),
             sa.Column("run", sa.Text),
+            *_process_columns(),
             sa.UniqueConstraint("run_id", "attempt", name="uq_runs_run_id_attempt"),
         )
         self._tables: dict[str, sa.Table] = {}
@@ -101,6 +103,11 @@ class Database:
     def _create_shared_tables(self, conn: Connection) -> None:
         for table in self.metadata.sorted_tables:
             create_table(conn, table)
+        present = {column["name"] for column in sa.inspect(conn).get_columns("runs")}
+        for column in _process_columns():
+            if column.name not in present:
+                add_column(conn, self.runs, column)
+                logger.debug("added column %r to the runs table", column.name)
 
     def _ddl(self, change: Callable[[Connection], _T]) -> _T:
         """Run a schema change that other writers may be running at the same moment.
@@ -199,27 +206,32 @@ class Database:
 
     # -- writing
 
-    def recorded_row(self, conn: Connection, run_id: str, attempt: int) -> int | None:
-        """The Task-table row id of a run already recorded, else ``None``."""
-        query = sa.select(self.runs.c.task_row_id).where(
+    def _recorded(self, conn: Connection, run_id: str, attempt: int) -> tuple[int, bool] | None:
+        """The Task-table row id of a recorded run and whether its status is final."""
+        query = sa.select(self.runs.c.task_row_id, self.runs.c.status).where(
             self.runs.c.run_id == run_id, self.runs.c.attempt == attempt
         )
-        return conn.execute(query).scalar()
+        found = conn.execute(query).first()
+        return None if found is None else (found[0], _is_final(found[1]))
 
-    def _stored_row(self, record: RunRecord) -> int | None:
-        """``recorded_row`` of ``record``, outside any transaction."""
+    def _stored(self, record: RunRecord) -> tuple[int, bool] | None:
+        """``_recorded`` of ``record``, outside any transaction."""
         with self.engine.connect() as conn:
-            return self.recorded_row(conn, record.run_id, record.attempt)
+            return self._recorded(conn, record.run_id, record.attempt)
 
     def write(self, record: RunRecord) -> tuple[int, bool]:
-        """Store one run unless it is already there.
+        """Store one run: insert it, or bring a RUNNING record of it up to date.
+
+        A run is written when it starts (RUNNING) and again when it ends; a
+        final record is never changed by a later write, so replaying spooled
+        records in any order converges on the last word about each run.
 
         Returns:
             The row id in the Task's table, and whether this call wrote it.
         """
-        existing = self._stored_row(record)
-        if existing is not None:
-            return existing, False
+        stored = self._stored(record)
+        if stored is not None and not self._supersedes(record, stored):
+            return stored[0], False
         table = self._writable_table(record)
         # A missing column is one only ever given None: it reads back as None.
         row = {
@@ -229,21 +241,38 @@ class Database:
         }
         try:
             with write_transaction(self.engine) as conn:
-                existing = self.recorded_row(conn, record.run_id, record.attempt)
-                if existing is not None:
-                    return existing, False
+                stored = self._recorded(conn, record.run_id, record.attempt)
+                if stored is not None and not self._supersedes(record, stored):
+                    return stored[0], False
                 row["gen_cfg_id"] = _shared_row(conn, self.gen_cfg, record.header)
                 row["exec_cfg_id"] = _shared_row(conn, self.exec_cfg, record.execution)
-                row_id = conn.execute(table.insert().values(row)).inserted_primary_key[0]
-                conn.execute(self.runs.insert().values(self._runs_row(record, row, row_id)))
+                if stored is None:
+                    row_id = conn.execute(table.insert().values(row)).inserted_primary_key[0]
+                    conn.execute(self.runs.insert().values(self._runs_row(record, row, row_id)))
+                else:
+                    row_id = stored[0]
+                    conn.execute(table.update().where(table.c.id == row_id).values(row))
+                    conn.execute(
+                        self.runs.update()
+                        .where(
+                            self.runs.c.run_id == record.run_id,
+                            self.runs.c.attempt == record.attempt,
+                        )
+                        .values(self._runs_row(record, row, row_id))
+                    )
         except IntegrityError:
             # Another writer landed the same run between our check and insert.
-            existing = self._stored_row(record)
-            if existing is None:
+            stored = self._stored(record)
+            if stored is None:
                 raise
-            return existing, False
+            return stored[0], False
         logger.debug("recorded %s run %s as row %s", record.task_name, record.run_id, row_id)
         return row_id, True
+
+    @staticmethod
+    def _supersedes(record: RunRecord, stored: tuple[int, bool]) -> bool:
+        """Whether ``record`` should replace what is stored: a final word on a live run."""
+        return not stored[1] and _is_final(record.row.get("result.task_status"))
 
     @staticmethod
     def _runs_row(record: RunRecord, row: Mapping[str, Any], row_id: int) -> dict[str, Any]:
@@ -258,7 +287,30 @@ class Database:
             "end_time": row.get("end_time"),
             "experiment": record.header.get("experiment"),
             "run": record.header.get("run"),
+            "host": row.get("host"),
+            **{name: row.get(name) for name in PROCESS_COLUMNS},
         }
+
+
+def _process_columns() -> list[sa.Column[Any]]:
+    """Columns of ``runs`` added after its first release: who runs a live run.
+
+    New objects each call: a column belongs to one table.
+    """
+    return [
+        sa.Column("host", sa.Text),
+        sa.Column("executor_pid", sa.Integer),
+        sa.Column("executor_start", sa.Text),
+        sa.Column("task_pgid", sa.Integer),
+    ]
+
+
+def _is_final(status: str | None) -> bool:
+    """Whether a recorded status can no longer change (unknown text counts as final)."""
+    try:
+        return TaskStatus(status).final
+    except ValueError:
+        return True
 
 
 def _reflect(conn: Connection, task_name: str) -> sa.Table | None:

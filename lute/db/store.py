@@ -94,7 +94,13 @@ def store_run(desc: DescribedAnalysis, url: str, work_dir: str | os.PathLike[str
         )
         logger.debug("recording failed", exc_info=True)
         return StoreOutcome(spool_file=path)
-    logger.info("recorded %s run %s in %s", record.task_name, record.run_id, redacted(url))
+    logger.info(
+        "recorded %s run %s as %s in %s",
+        record.task_name,
+        record.run_id,
+        record.row.get("result.task_status"),
+        redacted(url),
+    )
     return StoreOutcome(row_id=row_id)
 
 

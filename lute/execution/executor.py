@@ -34,6 +34,7 @@ from lute.config.loader import load_task_parameters
 from lute.config.models.base import TaskParameters
 from lute.core.analysis import DescribedAnalysis, TaskResult, TaskStatus
 from lute.core.exceptions import ConfigurationError
+from lute.core.procinfo import process_start_ticks
 from lute.core.redaction import without_secrets
 from lute.elog.reporter import ElogReporter
 from lute.execution.control import RunAdvert
@@ -304,7 +305,7 @@ class BaseExecutor(ExecutorExtensions):
                     self._run_tasklets("before")
                     self._pre_task()
                     state.proc = self._start(sockets)
-                    _preload_database()
+                    self._store_configuration()
                 except Exception as err:
                     self._record_executor_error("could not start the Task process")
                     state.start_error = f"{type(err).__name__}: {err}"
@@ -338,6 +339,10 @@ class BaseExecutor(ExecutorExtensions):
             **NEW_PROCESS_GROUP,
         )
         desc.start_time = time.time()
+        desc.executor_pid = os.getpid()
+        desc.executor_start = process_start_ticks(desc.executor_pid)
+        desc.task_pgid = proc.pid
+        desc.task_result.task_status = TaskStatus.RUNNING
         logger.info(
             "%s: attempt %d of run %s started (pid %d); logs: %s",
             self._task_name,
@@ -448,8 +453,15 @@ class BaseExecutor(ExecutorExtensions):
         )
 
     def _store_configuration(self) -> None:
-        """Record the run; if the database refuses it, it is spooled in the work dir."""
-        from lute.db.store import database_url, store_run  # noqa: PLC0415 (see _preload_database)
+        """Record the run, when its process starts and when it ends.
+
+        If the database refuses it, it is spooled in the work dir. A record
+        written at the start means a run is never missing from the database,
+        even if this Executor is killed before it can write the end.
+        """
+        # SQLAlchemy takes ~100 ms to import: the first record is written just
+        # after the Task process started, so that overlaps the Task's start-up.
+        from lute.db.store import database_url, store_run  # noqa: PLC0415
 
         config = self._analysis_desc.task_parameters.lute_config
         url = database_url(config.work_dir, config.db_url)
@@ -484,12 +496,3 @@ class BaseExecutor(ExecutorExtensions):
 
 class Executor(BaseExecutor):
     """The default Executor: a Python Task process, pipes and a socket."""
-
-
-def _preload_database() -> None:
-    """Import the database layer now, while the Task process starts up.
-
-    SQLAlchemy takes about 100 ms to import; importing it here overlaps that
-    with the Task's own start-up instead of delaying the Task.
-    """
-    import lute.db.store  # noqa: F401, PLC0415 (deliberately late, see above)

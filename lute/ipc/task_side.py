@@ -70,6 +70,26 @@ def _connect(address: str) -> socket.socket:
     return sock
 
 
+def connect_authenticated(path: str, key: bytes) -> tuple[socket.socket, bytes]:
+    """Open a connection to the Executor and pass its challenge (handshake steps 2-3).
+
+    Returns:
+        The connected socket and the challenge, which is the connection's
+        frame context.
+
+    Raises:
+        OSError: The Executor cannot be reached or closed the connection.
+    """
+    sock = _connect(path)
+    try:
+        challenge = _recv_exactly(sock, CHALLENGE_SIZE)
+        sock.sendall(handshake_answer(key, challenge))
+    except OSError:
+        sock.close()
+        raise
+    return sock, challenge
+
+
 class SocketWriter:
     """Task side of the socket channel: one authenticated connection.
 
@@ -81,14 +101,7 @@ class SocketWriter:
     def __init__(self, path: str, key: bytes) -> None:
         self._key = key
         self._seq = 0
-        self._sock = _connect(path)
-        try:
-            challenge = _recv_exactly(self._sock, CHALLENGE_SIZE)
-            self._context = challenge
-            self._sock.sendall(handshake_answer(key, challenge))
-        except OSError:
-            self._sock.close()
-            raise
+        self._sock, self._context = connect_authenticated(path, key)
 
     def write(self, msg: Message) -> None:
         """Send one message; blocks until the Executor has taken it all."""

@@ -16,6 +16,7 @@ from lute.core.exit_codes import EXIT_BAD_INPUT, EXIT_TASK_FAILED
 from lute.ipc.message import Message
 from lute.ipc.task_side import task_channel
 from lute.tasks import registry
+from lute.tasks.watchdog import guard_process_group
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -39,6 +40,7 @@ def main(argv: list[str] | None = None) -> int:
         channel.write(Message(result, "TASK_FAILED"))
         channel.close()
         return EXIT_BAD_INPUT
+    guard_process_group()
     try:
         task_cls(params, name=args.taskname).run()
     except LuteError as err:

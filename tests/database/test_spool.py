@@ -52,16 +52,19 @@ def test_locked_database_spools_the_record_and_sync_lands_it_once(lute_env, work
         kill_quietly(locker)
     assert done.returncode == 0, done.stderr
     spooled = list(spool.pending(spool_dir(work_dir)))
-    assert len(spooled) == 1, done.stderr
-    assert str(spooled[0]) in done.stderr and "lute db sync" in done.stderr
+    # The run is recorded when it starts and when it ends: both records wait.
+    assert len(spooled) == 2, done.stderr
+    assert all(str(path) in done.stderr for path in spooled) and "lute db sync" in done.stderr
     assert task_rows(database, "Test") == []
-    run_id = json.loads(spooled[0].read_text())["run_id"]
+    records = [json.loads(path.read_text()) for path in spooled]
+    assert [r["row"]["result.task_status"] for r in records] == ["RUNNING", "COMPLETED"]
+    run_id = records[0]["run_id"]
 
     first = run_lute(["db", "sync"], lute_env)
     second = run_lute(["db", "sync"], lute_env)
 
     assert first.returncode == 0, first.stderr
-    assert "landed 1, already recorded 0, failed 0" in first.stdout
+    assert "landed 2, already recorded 0, failed 0" in first.stdout
     assert second.returncode == 0, second.stderr
     assert "landed 0, already recorded 0, failed 0" in second.stdout
     rows = task_rows(database, "Test")
