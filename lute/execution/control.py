@@ -10,6 +10,8 @@ runs (plus the file of an Executor that was killed outright, which
 
 Cancelling sends SIGTERM to the Executor, which forwards it to the Task's
 group, records the run as CANCELLED and exits, exactly as for ``scancel``.
+When the Executor is already gone, ``cancel_run`` does its work instead: it
+kills what is left of the Task's group and settles the run's record.
 """
 
 from __future__ import annotations
@@ -25,8 +27,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from lute.core.exceptions import ControlError
+from lute.core.exceptions import ControlError, LuteError
 from lute.core.procinfo import process_start_ticks
+from lute.execution.process import end_group
 from lute.tasks.registry import unknown_name
 
 logger = logging.getLogger(__name__)
@@ -66,7 +69,13 @@ class RunAdvert:
         A run that cannot be advertised still runs: it just cannot be
         cancelled by id.
         """
-        info = {**self._info, "task_pgid": task_pgid, "attempt": attempt, "start": time.time()}
+        info = {
+            **self._info,
+            "task_pgid": task_pgid,
+            "task_start_ticks": process_start_ticks(task_pgid),
+            "attempt": attempt,
+            "start": time.time(),
+        }
         tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -119,10 +128,12 @@ def cancel_run(run_id: str, work_dir: str) -> None:
     Signals the run's Executor (SIGTERM), which stops the Task's process
     group and records the run as CANCELLED. Returns once the signal is sent.
 
+    If the Executor is gone (killed outright), the Task's group is killed
+    here, the run's record settled as FAILED and the stale run file removed.
+
     Raises:
         UnknownNameError: No such run is advertised in ``work_dir``.
-        ControlError: The run is on another host, its Executor is gone (the
-            stale run file is removed), or it belongs to another user.
+        ControlError: The run is on another host, or it belongs to another user.
     """
     info = read_run(run_id, work_dir)
     here = socket.gethostname()
@@ -133,12 +144,8 @@ def cancel_run(run_id: str, work_dir: str) -> None:
         )
     pid = int(info["executor_pid"])
     if process_start_ticks(pid) != info.get("executor_start_ticks"):
-        with contextlib.suppress(FileNotFoundError):
-            run_file(work_dir, run_id).unlink()
-        raise ControlError(
-            f"run {run_id} is not running: its Executor (pid {pid}) has exited without "
-            "cleaning up; removed its stale run file"
-        )
+        _end_abandoned_run(run_id, work_dir, info)
+        return
     try:
         os.kill(pid, signal.SIGTERM)
     except ProcessLookupError as err:
@@ -146,3 +153,45 @@ def cancel_run(run_id: str, work_dir: str) -> None:
     except PermissionError as err:
         raise ControlError(f"run {run_id}: not allowed to signal its Executor (pid {pid})") from err
     logger.info("asked run %s (%s, Executor pid %d) to cancel", run_id, info.get("task"), pid)
+
+
+def _end_abandoned_run(run_id: str, work_dir: str, info: dict[str, Any]) -> None:
+    """Do what a dead Executor can no longer do: end its Task's group, settle its record."""
+    group = info.get("task_pgid")
+    killed: list[int] = []
+    if isinstance(group, int) and _group_is_the_runs(group, info.get("task_start_ticks")):
+        killed = end_group(group)
+    settled = _settle_record(work_dir)
+    with contextlib.suppress(FileNotFoundError):
+        run_file(work_dir, run_id).unlink()
+    logger.warning(
+        "run %s: its Executor (pid %s) had died; %s, %s",
+        run_id,
+        info.get("executor_pid"),
+        f"killed {len(killed)} processes it left" if killed else "nothing of it was running",
+        "recorded it FAILED" if run_id in settled else "its record was already final",
+    )
+
+
+def _group_is_the_runs(group: int, leader_ticks: str | None) -> bool:
+    """Whether process group ``group`` is still the Task's, not a reuse of its number.
+
+    While any member lives the kernel does not hand the number out again; a
+    leader that runs under it but started at another time is a new group.
+    """
+    current = process_start_ticks(group)
+    return current is None or current == leader_ticks
+
+
+def _settle_record(work_dir: str) -> list[str]:
+    """Settle the runs of dead Executors in the work dir's database; their ids."""
+    from lute.db.engine import database_url  # noqa: PLC0415 (SQLAlchemy only when needed)
+    from lute.db.orphans import settle_orphans  # noqa: PLC0415
+    from lute.db.schema import open_database  # noqa: PLC0415
+
+    try:
+        database = open_database(database_url(work_dir), create=False)
+    except LuteError as err:
+        logger.warning("could not open the run database to settle the run: %s", err)
+        return []
+    return [run.run_id for run in settle_orphans(database)]
