@@ -10,6 +10,7 @@ timing: the scheduler is polled with a bounded deadline.
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import subprocess
 import sys
@@ -117,6 +118,40 @@ def jobs_ended(job_ids: list[str]) -> Callable[[], dict | None]:
         return infos if all(info.state.final for info in infos.values()) else None
 
     return probe
+
+
+def test_a_submission_writes_no_secret(slurm_env, work_dir, tmp_path):
+    planted = {name: secrets.token_hex(8) for name in ("aws", "token", "pw", "tok")}
+    env = {
+        **slurm_env,
+        "AWS_SECRET_ACCESS_KEY": planted["aws"],
+        "LUTE_API_TOKEN": planted["token"],
+    }
+    secret_url = f"https://me:{planted['pw']}@data.example/x?token={planted['tok']}"
+    config = write_config(
+        tmp_path / "c.yaml",
+        {"Test": {"loops": 1, "str_var": secret_url}},
+        {"work_dir": str(work_dir)},
+    )
+    done = run_lute(
+        ["submit", "-t", "Tester", "-c", str(config), f"--comment=see {secret_url}"], env
+    )
+    assert done.returncode == 0, done.stderr
+    [row] = wait_for("the run record", final_rows(work_dir, "Test"))
+    wait_for("the job to end", jobs_ended([done.stdout.strip()]))
+    assert row["result.task_status"] == "COMPLETED"
+    written = [path for path in work_dir.rglob("*") if path.is_file()]
+    assert any(path.suffix == ".sh" for path in written) and any(
+        path.suffix == ".log" for path in written
+    )
+    leaks = [
+        (str(path), name)
+        for path in written
+        for name, value in planted.items()
+        if value.encode() in path.read_bytes()
+    ]
+    assert leaks == []
+    assert not [name for name, value in planted.items() if value in done.stdout + done.stderr]
 
 
 def test_submit_runs_the_task_and_records_the_job_id(slurm_env, work_dir, tmp_path):

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lute.config.loader import load_header, load_task_parameters
+from lute.core.redaction import redact_text
 from lute.managed_tasks import get_managed_task
 from lute.tasks import registry
 
@@ -150,7 +151,9 @@ def build_batch_script(job: BatchJob, stem: str) -> str:
     ]
     options = sbatch_options(job)
     if options:
-        lines.append(f"# Submitted with these sbatch options too: {shlex.join(options)}")
+        lines.append(
+            f"# Submitted with these sbatch options too: {redact_text(shlex.join(options))}"
+        )
     if job.experiment:
         lines.append(f"export EXPERIMENT={shlex.quote(job.experiment)}")
     if job.run:

@@ -18,10 +18,12 @@ import argparse
 import contextlib
 import importlib
 import logging
+import os
 import sys
 
 from lute.core.exceptions import ConfigurationError, LuteError
 from lute.core.exit_codes import EXIT_BAD_INPUT, EXIT_TASK_FAILED
+from lute.core.redaction import install_log_redaction
 
 __all__ = ["build_parser", "main"]
 
@@ -48,6 +50,7 @@ def _configure_logging(verbose: int, debug: bool) -> None:
         stream=sys.stderr,
         force=True,
     )
+    install_log_redaction(os.environ)
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:

@@ -1,5 +1,8 @@
 """What a run's record is: flattened parameters and plain values, ready to store.
 
+Secrets never reach a record: only an allowlist of the environment is kept
+and secret-looking names and values are redacted (``lute.core.redaction``).
+
 A ``RunRecord`` is built once from the Executor's ``DescribedAnalysis`` and
 then either written to the database or, when that fails, to a spool file,
 so what a later ``lute db sync`` replays is exactly what would have been
@@ -16,6 +19,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from lute.core.analysis import DescribedAnalysis
+from lute.core.redaction import recordable_environment, redact_text, redact_value
 
 HEADER_FIELDS = (
     "title",
@@ -165,15 +169,18 @@ def describe_run(desc: DescribedAnalysis) -> RunRecord:
     dumped: dict[str, Any] = params.model_dump(mode="json") if params is not None else {}
     header = dumped.pop("lute_config", {}) or {}
     header_values = {name: storable(header.get(name)) for name in HEADER_FIELDS}
-    header_values = {k: None if v is None else str(v) for k, v in header_values.items()}
+    header_values = {
+        k: None if v is None else redact_text(str(v)) for k, v in header_values.items()
+    }
     execution = {
-        "env": json.dumps(desc.task_env, sort_keys=True),
+        "env": json.dumps(recordable_environment(desc.task_env), sort_keys=True),
         "communicator_desc": json.dumps(desc.communicator_desc),
     }
     result = desc.task_result
     run_id = desc.run_id or uuid.uuid4().hex
     row: dict[str, Any] = {
-        parameter_column(name): storable(value) for name, value in flatten(dumped).items()
+        parameter_column(name): storable(redact_value(name, value))
+        for name, value in flatten(dumped).items()
     }
     row.update(
         {
@@ -188,14 +195,21 @@ def describe_run(desc: DescribedAnalysis) -> RunRecord:
             "log_stdout": desc.log_paths.get("stdout"),
             "log_stderr": desc.log_paths.get("stderr"),
             "result.task_status": result.task_status.value,
-            "result.summary": storable(result.summary),
-            "result.payload": storable(result.payload),
+            "result.summary": _redacted(storable(result.summary)),
+            "result.payload": _redacted(storable(result.payload)),
             "result.impl_schemas": result.impl_schemas,
             "valid_flag": 1 if result.task_status.successful else 0,
-            "executor_errors": json.dumps(desc.executor_errors) if desc.executor_errors else None,
+            "executor_errors": (
+                redact_text(json.dumps(desc.executor_errors)) if desc.executor_errors else None
+            ),
             "executor_pid": desc.executor_pid,
             "executor_start": desc.executor_start,
             "task_pgid": desc.task_pgid,
         }
     )
     return RunRecord(result.task_name, run_id, desc.attempt, header_values, execution, row)
+
+
+def _redacted(value: Any) -> Any:
+    """A stored text with secret-looking values (URL passwords, tokens) replaced."""
+    return redact_text(value) if isinstance(value, str) else value

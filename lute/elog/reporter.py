@@ -32,6 +32,7 @@ from typing import Any
 
 from lute.core.analysis import DescribedAnalysis, ElogSummaryPlots, TaskStatus
 from lute.core.exceptions import ConfigurationError
+from lute.core.redaction import redact_value
 from lute.elog.client import ElogClient
 from lute.elog.settings import ENV_STATUS_URL, ENV_URL, ElogSettings
 from lute.elog.summary import ENV_SUMMARY_DIR, report_path, summary_directory, write_report
@@ -148,7 +149,7 @@ class ElogReporter:
         self._submit(
             f"adding run parameters of run {run}",
             client.add_run_parameters,
-            summary,
+            {name: redact_value(name, value) for name, value in summary.items()},
             run,
             experiment,
         )

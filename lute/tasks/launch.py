@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 
 from lute.config.loader import load_task_parameters
 from lute.core.analysis import TaskResult, TaskStatus
 from lute.core.exceptions import ConfigurationError, LuteError
 from lute.core.exit_codes import EXIT_BAD_INPUT, EXIT_TASK_FAILED
+from lute.core.redaction import install_log_redaction
 from lute.ipc.message import Message
 from lute.ipc.task_side import task_channel
 from lute.tasks import registry
@@ -29,6 +31,7 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.DEBUG if __debug__ else logging.INFO,
         format="%(levelname)s:%(name)s: %(message)s",
     )
+    install_log_redaction(os.environ)
     try:
         model = registry.parameter_model(args.taskname)
         params = load_task_parameters(args.config, args.taskname, model)

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from lute.config.models.base import ThirdPartyParameters
 from lute.config.models.command import build_command
 from lute.core.exceptions import ConfigurationError
+from lute.core.redaction import program_environment
 from lute.tasks.base import Task
 from lute.tasks.environment import ProgramEnvironment
 from lute.tasks.templates import render_template
@@ -74,7 +75,7 @@ class ThirdPartyTask(Task):
                 params.template_context(),
                 template.template_dir,
             )
-        env = ProgramEnvironment.from_task_variables(base).apply(base)
+        env = program_environment(ProgramEnvironment.from_task_variables(base).apply(base))
         argv = build_command(params)
         program = shutil.which(argv[0], path=env.get("PATH", os.defpath))
         if program is None:
