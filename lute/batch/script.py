@@ -124,7 +124,8 @@ def batch_job(
     task_name = get_managed_task(managed_task).task_name
     if check_parameters:
         model = registry.parameter_model(task_name)
-        header = load_task_parameters(config, task_name, model).lute_config
+        params = load_task_parameters(config, task_name, model, known_tasks=registry.task_names)
+        header = params.lute_config
     else:
         header = load_header(config)
     return BatchJob(

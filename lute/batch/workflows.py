@@ -263,7 +263,8 @@ def validate_config(workflow: Workflow, config: str) -> str:
             continue
         task_name = get_managed_task(node.task_name).task_name
         try:
-            load_task_parameters(config, task_name, registry.parameter_model(task_name))
+            model = registry.parameter_model(task_name)
+            load_task_parameters(config, task_name, model, known_tasks=registry.task_names)
         except ConfigurationError as err:
             raise ConfigurationError(f"{workflow.source}: node '{name}': {err}") from err
     return load_header(config).work_dir
