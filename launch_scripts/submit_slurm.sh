@@ -16,6 +16,9 @@ if [ $# -eq 0 ] || [ "$1" = "-h" ] || [ "$1" = "--help" ]; then
     exit 2
 fi
 
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-export PYTHONPATH="$(dirname "$here")${PYTHONPATH:+:$PYTHONPATH}"
+# Arguments go on to lute untouched, each one word ("$@", never eval'd): lute
+# quotes every value it writes into the batch script and refuses any value
+# with a newline or other control character (exit status 2).
+here=$(CDPATH='' cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
+export PYTHONPATH="$(dirname -- "$here")${PYTHONPATH:+:$PYTHONPATH}"
 exec "${LUTE_PYTHON:-python3}" -m lute submit "$@"

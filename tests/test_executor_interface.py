@@ -221,7 +221,7 @@ def test_cancel_refuses_an_unknown_run(work_dir):
     advertise(work_dir, "abc123", host=socket.gethostname(), executor_pid=1)
     with pytest.raises(UnknownNameError, match=r"unknown run id .*'abc124'.*Did you mean: abc123"):
         cancel_run("abc124", str(work_dir))
-    with pytest.raises(UnknownNameError):
+    with pytest.raises(ConfigurationError, match=r"run id '\.\./\.\./etc/passwd' is not a valid"):
         cancel_run("../../etc/passwd", str(work_dir))
 
 

@@ -6,6 +6,12 @@ environment (``PYTHONPATH``, ``LUTE_*``), so the job runs the same lute as
 the shell that submitted it. Because of ``exec`` the Executor is the batch
 step's own process, which ``lute.batch.slurm.cancel_job`` relies on.
 
+Every value written into the script is quoted for the shell (and for
+sbatch, which reads ``#SBATCH`` lines with the same quoting), and a
+``BatchJob`` refuses, when it is made, any value holding a newline or other
+control character: in a comment or an ``#SBATCH`` line a newline would end
+the line, and what follows would run as a command of the job.
+
 Everything here is pure (apart from reading the configuration to check it):
 the script and command lines are built as text and compared with golden
 files in the tests; ``lute.batch.slurm`` writes and submits them.
@@ -22,12 +28,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lute.config.loader import load_header, load_task_parameters
+from lute.core.names import check_line, check_name
 from lute.core.redaction import redact_text
 from lute.managed_tasks import get_managed_task
 from lute.tasks import registry
 
 SLURM_DIR = "slurm"
 """Sub-directory of the work dir holding batch scripts and job logs."""
+
+_IN_SCRIPT = "lute writes it into a batch script, where it could run as a command"
 
 
 @dataclass(frozen=True)
@@ -58,6 +67,27 @@ class BatchJob:
     sbatch_args: tuple[str, ...] = ()
     after_ok: tuple[str, ...] = ()
     python: str = field(default_factory=lambda: sys.executable)
+
+    def __post_init__(self) -> None:
+        """Refuse, before any script is written, a value that could break out of its line.
+
+        Raises:
+            ConfigurationError: One line naming the field and the value.
+        """
+        check_name("managed task", self.managed_task)
+        check_name("job name", self.name)
+        fields = {
+            "config path": (self.config,),
+            f"{self.config}: work_dir": (self.work_dir,),
+            "experiment": (self.experiment,),
+            "run": (self.run,),
+            "sbatch option": self.sbatch_args,
+            "job dependency": self.after_ok,
+            "interpreter": (self.python,),
+        }
+        for field_name, values in fields.items():
+            for value in values:
+                check_line(field_name, value, _IN_SCRIPT)
 
     @property
     def name(self) -> str:
@@ -95,7 +125,8 @@ def batch_job(
     task_name = get_managed_task(managed_task).task_name
     if check_parameters:
         model = registry.parameter_model(task_name)
-        header = load_task_parameters(config, task_name, model).lute_config
+        params = load_task_parameters(config, task_name, model, known_tasks=registry.task_names)
+        header = params.lute_config
     else:
         header = load_header(config)
     return BatchJob(
@@ -144,10 +175,10 @@ def build_batch_script(job: BatchJob, stem: str) -> str:
     """
     lines = [
         "#!/bin/bash",
-        f"#SBATCH --job-name={job.name}",
-        f"#SBATCH --output={log_pattern(job, stem)}",
+        f"#SBATCH --job-name={shlex.quote(job.name)}",
+        f"#SBATCH --output={shlex.quote(str(log_pattern(job, stem)))}",
         "#SBATCH --export=ALL",
-        f"# Written by lute for managed task {job.managed_task}.",
+        f"# Written by lute for managed task {shlex.quote(job.managed_task)}.",
     ]
     options = sbatch_options(job)
     if options:

@@ -19,7 +19,10 @@ their ``afterok`` dependency can never be satisfied and SLURM cancels them
 (``--kill-on-invalid-dep=yes``).
 
 Everything is checked before anything runs: unknown fields, unknown managed
-tasks, bad values and cycles are reported naming the node.
+tasks, bad values and cycles are reported naming the node. A node's name
+names its log file and its batch job, so it must be a plain name
+(``lute.core.names``), and ``slurm_params`` may hold no control characters
+(a newline would add a line to the batch script).
 """
 
 from __future__ import annotations
@@ -43,13 +46,15 @@ from lute.batch import slurm
 from lute.batch.script import batch_job, lute_run_command
 from lute.config.loader import load_header, load_task_parameters
 from lute.core.analysis import TaskStatus
-from lute.core.exceptions import ConfigurationError, SubmissionError, UnknownNameError
+from lute.core.exceptions import ConfigurationError, SubmissionError
+from lute.core.names import check_inside, check_line, check_name
 from lute.managed_tasks import get_managed_task
 from lute.tasks import registry
 
 logger = logging.getLogger(__name__)
 
 NODE_FIELDS = ("task_name", "name", "slurm_params", "next")
+_IN_SCRIPT = "it would be written into the node's batch script"
 
 
 @dataclass(frozen=True)
@@ -144,7 +149,7 @@ class _GraphBuilder:
                 location, f"a node must be a mapping with task_name, not {type(data).__name__}"
             )
         name = data.get("name", data.get("task_name"))
-        label = f"node '{name}' ({location})" if isinstance(name, str) else location
+        label = f"node {name!r} ({location})" if isinstance(name, str) else location
         unknown = sorted(set(data) - set(NODE_FIELDS))
         if unknown:
             raise self._error(
@@ -158,8 +163,9 @@ class _GraphBuilder:
         if not isinstance(name, str) or not name:
             raise self._error(label, "name must be a non-empty string")
         try:
-            get_managed_task(task_name)
-        except UnknownNameError as err:
+            check_name("node name", name)
+            get_managed_task(check_name("managed task", task_name))
+        except ConfigurationError as err:
             raise self._error(label, str(err)) from err
         fields = {"task_name": task_name}
         if data.get("slurm_params") not in (None, "", []):
@@ -181,12 +187,17 @@ class _GraphBuilder:
     def _slurm_params(self, value: Any, label: str) -> tuple[str, ...]:
         if isinstance(value, str):
             try:
-                return tuple(shlex.split(value))
+                params = tuple(shlex.split(value))
             except ValueError as err:
                 raise self._error(label, f"slurm_params: {err}") from err
-        if isinstance(value, list) and all(isinstance(item, str) for item in value):
-            return tuple(value)
-        raise self._error(label, "slurm_params must be a string or a list of strings")
+        elif isinstance(value, list) and all(isinstance(item, str) for item in value):
+            params = tuple(value)
+        else:
+            raise self._error(label, "slurm_params must be a string or a list of strings")
+        try:
+            return tuple(check_line("slurm_params", param, _IN_SCRIPT) for param in params)
+        except ConfigurationError as err:
+            raise self._error(label, str(err)) from err
 
     def _merge(self, name: str, fields: dict[str, Any], label: str) -> None:
         known = self._fields.setdefault(name, {})
@@ -252,7 +263,8 @@ def validate_config(workflow: Workflow, config: str) -> str:
             continue
         task_name = get_managed_task(node.task_name).task_name
         try:
-            load_task_parameters(config, task_name, registry.parameter_model(task_name))
+            model = registry.parameter_model(task_name)
+            load_task_parameters(config, task_name, model, known_tasks=registry.task_names)
         except ConfigurationError as err:
             raise ConfigurationError(f"{workflow.source}: node '{name}': {err}") from err
     return load_header(config).work_dir
@@ -373,7 +385,7 @@ class LocalRunner:
         self._on_change(name, status)
 
     def _log(self, name: str) -> Path:
-        return self._log_dir / f"{name}.log"
+        return check_inside("node log", self._log_dir, f"{name}.log")
 
     def _run_node(self, name: str) -> int:
         """Run one node to its end (in a worker thread); return its exit code."""

@@ -16,47 +16,67 @@ substituted value's type (``{{ run }}`` stays an integer).
 
 When a section is validated, ``LUTE_<param>`` environment variables override
 its parameters (see ``lute.config.overrides``).
+
+The file is read and resolved within the limits of ``lute.config.limits``
+(its size, nesting, and what substitutions may produce). Loading a Task's
+parameters resolves only the header and that Task's section (and what its
+substitutions refer to): another Task's section may be wrong, or enormous,
+without stopping or slowing this one. An explicit ``work_dir`` must exist.
 """
 
 from __future__ import annotations
 
+import logging
 import os
-import re
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
+from lute.config.limits import MAX_PRODUCED, Budget
 from lute.config.models.base import AnalysisHeader, TaskParameters
 from lute.config.overrides import apply_overrides, find_overrides
+from lute.config.reading import read_documents
+from lute.config.substitution import Substituter
 from lute.core.exceptions import ConfigurationError
+from lute.core.names import close_names
 
-_SUBSTITUTION = re.compile(r"\{\{\s*(?P<name>\$?[A-Za-z_][\w.\-]*)\s*(?::(?P<spec>[^}]*?))?\s*\}\}")
-_MAX_DEPTH = 10
-_MISSING = object()
+logger = logging.getLogger(__name__)
+
+SECTION_TYPO_CUTOFF = 0.7
+"""How alike a section's name must be to the Task's to be taken for a typo of it."""
 
 
-def load_documents(path: str | os.PathLike[str]) -> tuple[dict[str, Any], dict[str, Any]]:
+def load_documents(
+    path: str | os.PathLike[str], task_name: str | None = None
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """Read the header and the Task sections, with substitutions applied.
 
+    Args:
+        path: The configuration file.
+        task_name: Resolve only this Task's section (and what its
+            substitutions refer to); the other sections are returned as
+            written, so a mistake in another Task's section, however large,
+            neither stops nor slows this Task. ``None`` resolves every
+            section.
+
     Raises:
-        ConfigurationError: The file is missing, is not valid YAML, does not
-            have the two-document shape, or names an unknown variable.
+        ConfigurationError: The file is missing, too large, not valid YAML,
+            does not have the two-document shape, names an unknown variable,
+            its substitutions produce too much, or its explicit ``work_dir``
+            does not exist.
     """
+    wanted = None if task_name is None else [task_name]
+    return _load(path, wanted)
+
+
+def _load(
+    path: str | os.PathLike[str], wanted: list[str] | None
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``load_documents``, resolving the sections named in ``wanted`` (all if ``None``)."""
     where = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as err:
-        raise ConfigurationError(f"{where}: cannot read config: {err.strerror}") from err
-    try:
-        documents = list(yaml.safe_load_all(text))
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        position = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
-        problem = getattr(err, "problem", None) or str(err)
-        raise ConfigurationError(f"{where}{position}: invalid YAML: {problem}") from err
+    documents = read_documents(path)
     if len(documents) != 2:
         raise ConfigurationError(
             f"{where}: expected 2 YAML documents (header, then Task sections "
@@ -71,10 +91,38 @@ def load_documents(path: str | os.PathLike[str]) -> tuple[dict[str, Any], dict[s
                 f"{where}: the {name} document must be a mapping of keys to values,"
                 f" not {type(document).__name__}"
             )
-    header = _Substituter(where, header, {}, header).apply(header, [])
+    budget = Budget(
+        where,
+        MAX_PRODUCED,
+        "values and characters produced by expanding aliases and substitutions",
+        "an alias or substitution that multiplies?",
+    )
+    header = Substituter(where, {}, header, budget).resolve(header, {}, "")
+    _check_work_dir(where, header)
     header = _with_env_fallbacks(header)
-    tasks = _Substituter(where, tasks, tasks, header).resolve_sections()
-    return header, tasks
+    substituter = Substituter(where, tasks, header, budget)
+    names = list(tasks) if wanted is None else [name for name in wanted if name in tasks]
+    resolved = {name: substituter.resolve(tasks[name], tasks[name], str(name)) for name in names}
+    return header, {**tasks, **resolved}
+
+
+def _check_work_dir(where: str, header: dict[str, Any]) -> None:
+    """Refuse an explicit ``work_dir`` that is not an existing directory.
+
+    lute would otherwise create it, and every directory above it, wherever
+    a typo or a copied config points (as root, anywhere). The default work
+    dir (``$LUTE_WORK_DIR`` or ``./lute_work``) is not checked: lute creates
+    it, so a new user's first run needs no setup.
+    """
+    given = header.get("work_dir")
+    if not given or not isinstance(given, str):
+        return  # the default, or a bad type the header model reports
+    path = Path(given).expanduser()
+    if path.is_dir():
+        return
+    state = "is not a directory" if path.exists() else "does not exist; create it first"
+    shown = given if given.isprintable() else repr(given)
+    raise ConfigurationError(f"{where}: work_dir {shown} {state}")
 
 
 def _with_env_fallbacks(header: dict[str, Any]) -> dict[str, Any]:
@@ -87,92 +135,36 @@ def _with_env_fallbacks(header: dict[str, Any]) -> dict[str, Any]:
     return {**header, **filled.model_dump()}
 
 
-class _Substituter:
-    """Resolves ``{{ ... }}`` in one document, naming the key on any error."""
+def check_section(
+    where: str, task_name: str, sections: Iterable[str], other_tasks: Iterable[str]
+) -> None:
+    """Refuse a config whose section for ``task_name`` looks misspelt.
 
-    def __init__(
-        self,
-        where: str,
-        document: dict[str, Any],
-        sections: dict[str, Any],
-        header: dict[str, Any],
-    ) -> None:
-        self._where = where
-        self._document = document
-        self._sections = sections
-        self._header = header
-        self._section: dict[str, Any] = {}
+    Without its section a Task runs on every default, which is right for a
+    Task without parameters and wrong when the section is there under a
+    misspelt name (``Tset:`` for ``Test``). A section counts as a typo when
+    its name is close to the Task's and is not itself another Task's name.
 
-    def resolve_sections(self) -> dict[str, Any]:
-        resolved: dict[str, Any] = {}
-        for name, section in self._document.items():
-            self._section = section if isinstance(section, dict) else {}
-            resolved[name] = self.apply(section, [str(name)])
-        return resolved
+    Args:
+        where: The configuration file, for the message.
+        task_name: The Task about to run.
+        sections: The names of the file's sections.
+        other_tasks: Every Task name lute knows.
 
-    def apply(self, value: Any, path: list[str], depth: int = 0) -> Any:
-        if isinstance(value, dict):
-            return {k: self.apply(v, [*path, str(k)], depth) for k, v in value.items()}
-        if isinstance(value, list):
-            return [
-                self.apply(v, [*path[:-1], f"{path[-1]}[{i}]"] if path else [f"[{i}]"], depth)
-                for i, v in enumerate(value)
-            ]
-        if not isinstance(value, str) or "{{" not in value:
-            return value
-        if depth >= _MAX_DEPTH:
-            raise ConfigurationError(
-                f"{self._where}: {'.'.join(path)}: substitutions nest more than "
-                f"{_MAX_DEPTH} deep (a cycle?)"
-            )
-        whole = _SUBSTITUTION.fullmatch(value.strip())
-        if whole and not whole.group("spec"):
-            return self.apply(self._lookup(whole.group("name"), path), path, depth + 1)
-
-        def replace(match: re.Match[str]) -> str:
-            found = self.apply(self._lookup(match.group("name"), path), path, depth + 1)
-            spec = match.group("spec") or ""
-            try:
-                return format(found, spec)
-            except (ValueError, TypeError) as err:
-                raise ConfigurationError(
-                    f"{self._where}: {'.'.join(path)}: cannot format "
-                    f"{match.group('name')}={found!r} with ':{spec}': {err}"
-                ) from err
-
-        return _SUBSTITUTION.sub(replace, value)
-
-    def _lookup(self, name: str, path: list[str]) -> Any:
-        if name.startswith("$"):
-            value = os.environ.get(name[1:])
-            if value is None:
-                raise ConfigurationError(
-                    f"{self._where}: {'.'.join(path)}: environment variable "
-                    f"{name[1:]} is not set (used as {{{{ {name} }}}})"
-                )
-            return value
-        keys = name.split(".")
-        scopes: list[dict[str, Any]] = [self._section, self._sections, self._header]
-        if keys[0] == "lute_config":
-            scopes, keys = [self._header], keys[1:]
-        for scope in scopes:
-            found = _dig(scope, keys)
-            if found is not _MISSING:
-                return found
+    Raises:
+        ConfigurationError: ``task_name`` has no section and one is close.
+    """
+    names = [str(name) for name in sections]
+    if task_name in names:
+        return
+    known = set(other_tasks)
+    close = close_names(task_name, [n for n in names if n not in known], cutoff=SECTION_TYPO_CUTOFF)
+    if close:
         raise ConfigurationError(
-            f"{self._where}: {'.'.join(path)}: unknown substitution variable "
-            f"{{{{ {name} }}}} (not a key of this Task's section, of another "
-            "section, or of the header)"
+            f"{where}: no section '{task_name}' for Task {task_name}; did you mean"
+            f" '{close[0]}'? (a Task's section is named after the Task; add"
+            f" '{task_name}: {{}}' to run it on its defaults)"
         )
-
-
-def _dig(scope: dict[str, Any], keys: list[str]) -> Any:
-    node: Any = scope
-    for key in keys:
-        if not isinstance(node, dict) or key not in node:
-            return _MISSING
-        node = node[key]
-    return node
 
 
 def validate_task_section(
@@ -236,11 +228,45 @@ def _format_location(loc: tuple[int | str, ...], *, within: str = "") -> str:
 
 
 def load_task_parameters(
-    path: str | os.PathLike[str], task_name: str, model: type[TaskParameters]
+    path: str | os.PathLike[str],
+    task_name: str,
+    model: type[TaskParameters],
+    *,
+    known_tasks: Callable[[], Iterable[str]] | None = None,
 ) -> TaskParameters:
-    """Load ``path`` and return ``task_name``'s validated parameters."""
-    header, tasks = load_documents(path)
-    return validate_task_section(str(path), task_name, model, header, tasks)
+    """Load ``path`` and return ``task_name``'s validated parameters.
+
+    Only the header and this Task's section are resolved (see
+    ``load_documents``).
+
+    Args:
+        path: The configuration file.
+        task_name: The Task whose parameters to return.
+        model: Its parameter model.
+        known_tasks: Gives every Task name lute knows. When given, a missing
+            section is checked for a typo (``check_section``), and a Task
+            run without a section is logged as a warning. The Executor
+            gives it; the Task process, which loads the same file after the
+            Executor checked it, does not, so the warning is logged once.
+
+    Raises:
+        ConfigurationError: See ``load_documents``, ``check_section`` and
+            ``validate_task_section``.
+    """
+    where = str(path)
+    header, tasks = load_documents(path, task_name)
+    missing = known_tasks is not None and task_name not in tasks
+    if missing:
+        check_section(where, task_name, tasks, known_tasks())
+    params = validate_task_section(where, task_name, model, header, tasks)
+    if missing:
+        logger.warning(
+            "%s: no section '%s': Task %s runs with every parameter at its default",
+            where,
+            task_name,
+            task_name,
+        )
+    return params
 
 
 def load_header(path: str | os.PathLike[str]) -> AnalysisHeader:
@@ -254,7 +280,7 @@ def load_header(path: str | os.PathLike[str]) -> AnalysisHeader:
         ConfigurationError: The file or its header is invalid; all problems
             on one line.
     """
-    header, _ = load_documents(path)
+    header, _ = _load(path, [])
     try:
         return AnalysisHeader.model_validate(header)
     except ValidationError as err:

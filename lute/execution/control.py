@@ -20,7 +20,6 @@ import contextlib
 import json
 import logging
 import os
-import re
 import signal
 import socket
 import time
@@ -28,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from lute.core.exceptions import ControlError, LuteError
+from lute.core.names import check_name
 from lute.core.procinfo import process_start_ticks
 from lute.execution.process import end_group
 from lute.tasks.registry import unknown_name
@@ -35,7 +35,6 @@ from lute.tasks.registry import unknown_name
 logger = logging.getLogger(__name__)
 
 RUNS_DIR = "runs"
-_RUN_ID = re.compile(r"^[A-Za-z0-9_.-]+$")
 
 
 def run_file(work_dir: str | os.PathLike[str], run_id: str) -> Path:
@@ -106,11 +105,11 @@ def read_run(run_id: str, work_dir: str | os.PathLike[str]) -> dict[str, Any]:
     """The advertisement of run ``run_id``.
 
     Raises:
+        ConfigurationError: ``run_id`` is not a plain name.
         UnknownNameError: No run with that id is advertised in ``work_dir``.
         ControlError: The run file cannot be read.
     """
-    if not _RUN_ID.match(run_id):
-        raise unknown_name("run id", run_id, running_ids(work_dir))
+    check_name("run id", run_id)
     path = run_file(work_dir, run_id)
     try:
         return json.loads(path.read_text(encoding="utf-8"))

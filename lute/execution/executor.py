@@ -230,7 +230,7 @@ class BaseExecutor(ExecutorExtensions):
         if not path:
             raise ConfigurationError("no configuration: pass -c CONFIG or set LUTE_CONFIGPATH")
         model = registry.parameter_model(self._task_name)
-        params = load_task_parameters(path, self._task_name, model)
+        params = load_task_parameters(path, self._task_name, model, known_tasks=registry.task_names)
         tcp_host(self._env)  # a bad IPC setting is bad input: refuse before any record
         run_id = uuid.uuid4().hex
         config = str(Path(path).resolve())

@@ -13,15 +13,21 @@ Locations are templates with the fields ``{task}``, ``{run_id}`` and
 
 Files are opened for appending, so a fixed name collects several attempts or
 runs instead of losing the earlier ones.
+
+The Task name and run id must be plain names (``lute.core.names``), and a
+relative template must stay inside its directory, so no run writes a log
+outside the place its configuration says.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import IO
 
 from lute.core.exceptions import ConfigurationError
+from lute.core.names import check_inside, check_name
 
 logger = logging.getLogger(__name__)
 
@@ -36,15 +42,21 @@ def check_template(option: str, template: str) -> None:
 
     Raises:
         ConfigurationError: The template uses a field other than
-            ``TEMPLATE_FIELDS`` or is malformed.
+            ``TEMPLATE_FIELDS``, is malformed, or, being relative, leads out
+            of its directory (``..``).
     """
     try:
-        template.format(task="Task", run_id="0", attempt=1)
+        example = template.format(task="Task", run_id="0", attempt=1)
     except (KeyError, IndexError, ValueError) as err:
         raise ConfigurationError(
             f"{option}={template!r} is not a valid log path template ({err}); "
             f"it may use: {', '.join('{' + name + '}' for name in TEMPLATE_FIELDS)}"
         ) from err
+    if not Path(example).is_absolute() and os.path.normpath(example).split(os.sep)[0] == "..":
+        raise ConfigurationError(
+            f"{option}={template!r} leads out of its directory; a relative log path"
+            " must stay inside it"
+        )
 
 
 def log_paths(
@@ -57,13 +69,33 @@ def log_paths(
     log_stdout: str | None = None,
     log_stderr: str | None = None,
 ) -> dict[str, Path]:
-    """The files of one attempt's ``stdout`` and ``stderr``."""
-    fields = {"task": task, "run_id": run_id, "attempt": attempt}
-    directory = Path(work_dir) / (log_dir or DEFAULT_LOG_DIR).format(**fields)
-    return {
-        "stdout": directory / (log_stdout or DEFAULT_LOG_STDOUT).format(**fields),
-        "stderr": directory / (log_stderr or DEFAULT_LOG_STDERR).format(**fields),
+    """The files of one attempt's ``stdout`` and ``stderr``.
+
+    Raises:
+        ConfigurationError: ``task`` or ``run_id`` is not a plain name, or a
+            relative template leads out of its directory.
+    """
+    fields = {
+        "task": check_name("Task", task),
+        "run_id": check_name("run id", run_id),
+        "attempt": attempt,
     }
+    directory = _placed(work_dir, "log_dir", (log_dir or DEFAULT_LOG_DIR).format(**fields))
+    return {
+        "stdout": _placed(
+            directory, "log_stdout", (log_stdout or DEFAULT_LOG_STDOUT).format(**fields)
+        ),
+        "stderr": _placed(
+            directory, "log_stderr", (log_stderr or DEFAULT_LOG_STDERR).format(**fields)
+        ),
+    }
+
+
+def _placed(directory: str | Path, option: str, path: str) -> Path:
+    """``path`` under ``directory``: an absolute one as given, a relative one kept inside."""
+    if Path(path).is_absolute():
+        return Path(path)
+    return check_inside(option, directory, path)
 
 
 class RunLogs:

@@ -4,16 +4,18 @@ Built-in names map to ``"module:attribute"`` strings and are imported only
 when asked for, so starting a Task process imports just the Task it runs.
 Names that are not built in are looked up among the installed plugins
 (``lute.core.plugins``); a built-in name always wins over a plugin's.
+A Task's name becomes part of its log paths, so a plugin's name must be a
+plain name (``lute.core.names``) before it is looked up.
 """
 
 from __future__ import annotations
 
-import difflib
 import importlib
 from typing import TYPE_CHECKING, Any
 
 from lute.core import plugins
 from lute.core.exceptions import ConfigurationError, UnknownNameError
+from lute.core.names import check_name, close_names
 
 if TYPE_CHECKING:
     from lute.config.models.base import TaskParameters
@@ -64,7 +66,7 @@ def import_object(spec: str) -> Any:
 
 def unknown_name(kind: str, name: str, known: list[str]) -> UnknownNameError:
     """An error for an unknown ``name`` that suggests the closest known ones."""
-    close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
+    close = close_names(name, known)
     hint = f" Did you mean: {', '.join(close)}?" if close else ""
     return UnknownNameError(f"unknown {kind} '{name}'.{hint} Known: {', '.join(sorted(known))}")
 
@@ -79,10 +81,12 @@ def task_class(name: str) -> type[Task]:
 
     Raises:
         UnknownNameError: Neither lute nor a plugin has a Task ``name``.
-        ConfigurationError: A plugin's entry point is not a Task class.
+        ConfigurationError: ``name`` is not a plain name, or a plugin's entry
+            point is not a Task class.
     """
     if name in BUILTIN_TASKS:
         return import_object(BUILTIN_TASKS[name])
+    check_name("Task", name)
     found = plugins.load(plugins.TASKS, name)
     if found is None:
         raise unknown_name("Task", name, task_names())
@@ -100,11 +104,12 @@ def parameter_model(name: str) -> type[TaskParameters]:
 
     Raises:
         UnknownNameError: No model is known for ``name``.
-        ConfigurationError: A plugin's entry point is not a TaskParameters
-            subclass.
+        ConfigurationError: ``name`` is not a plain name, or a plugin's entry
+            point is not a TaskParameters subclass.
     """
     if name in BUILTIN_MODELS:
         return import_object(BUILTIN_MODELS[name])
+    check_name("Task", name)
     found = plugins.load(plugins.MODELS, name)
     if found is None:
         if name in plugins.names(plugins.TASKS):
