@@ -74,7 +74,11 @@ def test_program_ignoring_sigterm_is_killed_after_the_grace_period(in_process, t
     status = executor.execute_task(str(config))
 
     assert status is TaskStatus.TIMEDOUT
-    assert hooks.lifecycle() == [("task_started", "RUNNING"), ("task_cancelled", "TIMEDOUT")]
+    assert hooks.lifecycle() == [
+        ("task_started", "RUNNING"),
+        ("no_pickle_mode", "RUNNING"),  # the program takes the Task's place
+        ("task_cancelled", "TIMEDOUT"),
+    ]
     [row] = rows(in_process, "FaultBinary")
     assert row["result.task_status"] == "TIMEDOUT"
     assert row["exit_code"] == -signal.SIGKILL

@@ -48,7 +48,7 @@ from lute.execution.process import (
 )
 from lute.execution.run_logs import RunLogs, check_template, log_paths
 from lute.execution.supervisor import RunState, Supervisor
-from lute.ipc.executor_side import PipeCommunicator, SocketCommunicator, tcp_host
+from lute.ipc.executor_side import PipeCommunicator, SocketCommunicator, socket_options
 from lute.ipc.frames import new_key
 from lute.ipc.message import Message
 from lute.tasks import registry
@@ -231,7 +231,7 @@ class BaseExecutor(ExecutorExtensions):
             raise ConfigurationError("no configuration: pass -c CONFIG or set LUTE_CONFIGPATH")
         model = registry.parameter_model(self._task_name)
         params = load_task_parameters(path, self._task_name, model, known_tasks=registry.task_names)
-        tcp_host(self._env)  # a bad IPC setting is bad input: refuse before any record
+        socket_options(self._env)  # a bad IPC setting is bad input: refuse before any record
         run_id = uuid.uuid4().hex
         config = str(Path(path).resolve())
         work_dir = params.lute_config.work_dir
@@ -296,7 +296,7 @@ class BaseExecutor(ExecutorExtensions):
             if blocked is None:
                 try:
                     sockets = stack.enter_context(
-                        SocketCommunicator(key, tcp_host=tcp_host(self._env))
+                        SocketCommunicator(key, **socket_options(self._env))
                     )
                     run_logs = stack.enter_context(RunLogs(self._log_paths(params)))
                     desc.communicator_desc = [str(pipes), str(sockets)]
@@ -376,6 +376,7 @@ class BaseExecutor(ExecutorExtensions):
             on_message=lambda msg: self._dispatch(state, msg),
             on_stopped=self._on_stopped,
             on_continued=self._on_continued,
+            on_error=self._analysis_desc.executor_errors.append,
         )
         try:
             supervisor.run()

@@ -81,6 +81,13 @@ def adopt_result(desc: DescribedAnalysis, reported: TaskResult) -> None:
 def decide_outcome(state: RunState, code: int | None, reported: TaskStatus) -> Outcome:
     """The final status of an attempt.
 
+    Exit status 0 alone is not success: a Python Task's last word is
+    ``TASK_RESULT`` (or ``TASK_FAILED``), so one that exits 0 without it
+    (``os._exit(0)``, a C extension calling ``exit``) did not finish its work.
+    A third-party Task speaks the protocol only until it ``exec``s its
+    program; it says so with ``NO_PICKLE_MODE`` just before, and from then on
+    the program's exit status is the result.
+
     Args:
         state: What the Supervisor saw and did.
         code: The Task process's exit status (negative: killed by a signal).
@@ -105,6 +112,10 @@ def decide_outcome(state: RunState, code: int | None, reported: TaskStatus) -> O
         return Outcome(TaskStatus.FAILED, "task_failed", f"exited with code {code}")
     if reported is TaskStatus.FAILED:
         return Outcome(TaskStatus.FAILED, "task_failed", "reported a failure")
+    if not state.signals & {"TASK_RESULT", "NO_PICKLE_MODE"}:
+        return Outcome(
+            TaskStatus.FAILED, "task_failed", f"exited with code {code} without reporting a result"
+        )
     return Outcome(TaskStatus.COMPLETED, "task_done")
 
 

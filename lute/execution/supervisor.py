@@ -8,8 +8,10 @@ process group, notices the Task stopping and continuing, keeps the run's
 log files, and when it returns nothing of the process group is left running.
 
 What the events mean for the run (status, hooks, the record) is the
-Executor's business: the Supervisor reports messages, stops and continues
-through callbacks, and leaves its conclusions in a ``RunState``.
+Executor's business: the Supervisor reports messages, undecodable messages,
+stops and continues through callbacks, and leaves its conclusions in a
+``RunState``. The socket's own deadlines (handshakes, a paused accept) are
+woken up for by the same clock as the time limit.
 
 Lifecycle signals and what they become:
 
@@ -50,7 +52,7 @@ from lute.execution.process import (
 )
 from lute.execution.run_logs import RunLogs
 from lute.ipc.executor_side import PipeCommunicator, SocketCommunicator
-from lute.ipc.message import Message, TextLine
+from lute.ipc.message import DecodeFailure, Message, Received, TextLine
 
 logger = logging.getLogger(__name__)
 
@@ -76,6 +78,9 @@ class RunState:
             ``CANCEL_REQUEST`` for ``Executor.cancel()``.
         stderr_tail: Its last stderr lines, shortened, for a failure summary.
         hooks_fired: Hooks already called for the Task's own messages.
+        signals: The signals of the messages the Task sent (those decoded):
+            whether it reported a result, or announced that a program takes
+            its place (``NO_PICKLE_MODE``, sent just before ``exec``).
     """
 
     proc: subprocess.Popen[bytes] | None = None
@@ -85,6 +90,7 @@ class RunState:
     cancelled_by: int | None = None
     stderr_tail: deque[str] = field(default_factory=lambda: deque(maxlen=STDERR_TAIL_LINES))
     hooks_fired: set[str] = field(default_factory=set)
+    signals: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -95,8 +101,9 @@ class _Clock:
     kill_at: float | None = None
     drain_until: float | None = None
 
-    def timeout(self) -> float | None:
-        moments = [t for t in (self.deadline, self.kill_at, self.drain_until) if t]
+    def timeout(self, *others: float | None) -> float | None:
+        """Seconds until the first of these moments and ``others``; ``None``: no moment."""
+        moments = [t for t in (self.deadline, self.kill_at, self.drain_until, *others) if t]
         if not moments:
             return None
         return max(0.0, min(moments) - time.monotonic())
@@ -116,6 +123,9 @@ class Supervisor:
         on_message: Called with each message from the Task.
         on_stopped: Called when the Task stopped (returns nothing).
         on_continued: Called when a stopped Task continued.
+        on_error: Called with the description (and traceback) of an
+            authenticated message that could not be decoded, for the run's
+            record; the run goes on. It is logged either way.
     """
 
     def __init__(
@@ -131,6 +141,7 @@ class Supervisor:
         on_message: Callable[[Message], None],
         on_stopped: Callable[[], None],
         on_continued: Callable[[], None],
+        on_error: Callable[[str], None] | None = None,
     ) -> None:
         if state.proc is None:
             raise ValueError("Supervisor needs a started process")
@@ -146,6 +157,7 @@ class Supervisor:
         self._on_message = on_message
         self._on_stopped = on_stopped
         self._on_continued = on_continued
+        self._on_error = on_error
         self._clock = _Clock()
         self._exited = False
         self._open_streams = 2
@@ -181,27 +193,35 @@ class Supervisor:
                 selector.register(
                     stream, selectors.EVENT_READ, functools.partial(self._on_pipe, name)
                 )
-            selector.register(self._sockets.listener, selectors.EVENT_READ, self._on_listener)
+            self._sockets.attach(selector, self._on_socket)
             selector.register(exit_fd, selectors.EVENT_READ, self._on_exit)
             if self._wakeup is not None:
                 selector.register(self._wakeup.fd, selectors.EVENT_READ, self._on_wakeup_fd)
             while not self._finished():
-                for key, _ in selector.select(self._clock.timeout()):
+                for key, _ in selector.select(self._clock.timeout(self._sockets.next_deadline())):
                     handler: _Handler = key.data
                     handler(key, selector)
                 self._check_clock()
 
-    def _on_listener(self, _key: selectors.SelectorKey, selector: selectors.BaseSelector) -> None:
-        conn = self._sockets.accept()
-        if conn is not None:
-            selector.register(conn, selectors.EVENT_READ, self._on_connection)
+    def _on_socket(self, key: selectors.SelectorKey, _selector: selectors.BaseSelector) -> None:
+        """The listener or a connection is ready; the communicator (un)registers its sockets."""
+        self._deliver(self._sockets.on_ready(key.fileobj))
 
-    def _on_connection(self, key: selectors.SelectorKey, selector: selectors.BaseSelector) -> None:
-        open_, messages = self._sockets.read(key.fd)
-        if not open_:
-            selector.unregister(key.fileobj)
-        for message in messages:
-            self._on_message(message)
+    def _deliver(self, items: list[Received]) -> None:
+        """Log text, report messages and undecodable ones, in the order they came."""
+        for item in items:
+            if isinstance(item, TextLine):
+                if item.stream == "stderr":
+                    self._state.stderr_tail.append(item.text[:STDERR_TAIL_CHARS])
+                self._task_logger.info("%s", item.text)
+            elif isinstance(item, DecodeFailure):
+                logger.error("%s: %s", self._task_name, item)
+                if self._on_error is not None:
+                    self._on_error(f"{item}:\n{item.detail}")
+            else:
+                if item.signal is not None:
+                    self._state.signals.add(item.signal)
+                self._on_message(item)
 
     def _on_exit(self, key: selectors.SelectorKey, selector: selectors.BaseSelector) -> None:
         selector.unregister(key.fileobj)
@@ -217,7 +237,7 @@ class Supervisor:
     def _finished(self) -> bool:
         if not self._exited:
             return False
-        if self._open_streams == 0 and not any(True for _ in self._sockets.connections()):
+        if self._open_streams == 0 and self._sockets.open_connections() == 0:
             return True
         drain_until = self._clock.drain_until
         if drain_until is not None and time.monotonic() >= drain_until:
@@ -231,6 +251,7 @@ class Supervisor:
 
     def _check_clock(self) -> None:
         now = time.monotonic()
+        self._sockets.on_clock(now)
         clock = self._clock
         if not self._exited and clock.deadline is not None and now >= clock.deadline:
             logger.error(
@@ -306,10 +327,4 @@ class Supervisor:
             selector.unregister(key.fileobj)
             key.fileobj.close()
             self._open_streams -= 1
-        for item in items:
-            if isinstance(item, TextLine):
-                if item.stream == "stderr":
-                    self._state.stderr_tail.append(item.text[:STDERR_TAIL_CHARS])
-                self._task_logger.info("%s", item.text)
-            else:
-                self._on_message(item)
+        self._deliver(items)

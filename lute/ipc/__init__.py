@@ -2,10 +2,16 @@
 
 ``frames`` is the wire format and handshake (the protocol is written down
 there), ``task_side`` the writers a Task reports through, ``executor_side``
-the communicators the Executor reads.
+the communicators the Executor reads, ``admission`` who may wait for a
+handshake on the Executor's socket, and for how long.
 """
 
-from lute.ipc.executor_side import PipeCommunicator, SocketCommunicator, tcp_host
+from lute.ipc.executor_side import (
+    PipeCommunicator,
+    SocketCommunicator,
+    socket_options,
+    tcp_host,
+)
 from lute.ipc.frames import (
     CHALLENGE_SIZE,
     MAGIC,
@@ -14,13 +20,14 @@ from lute.ipc.frames import (
     new_key,
     write_frame,
 )
-from lute.ipc.message import LUTE_SIGNALS, Message, TextLine
+from lute.ipc.message import LUTE_SIGNALS, DecodeFailure, Message, TextLine
 from lute.ipc.task_side import PipeWriter, SocketWriter, task_channel
 
 __all__ = [
     "CHALLENGE_SIZE",
     "LUTE_SIGNALS",
     "MAGIC",
+    "DecodeFailure",
     "FrameDecoder",
     "Message",
     "PipeCommunicator",
@@ -30,6 +37,7 @@ __all__ = [
     "TextLine",
     "encode_frame",
     "new_key",
+    "socket_options",
     "task_channel",
     "tcp_host",
     "write_frame",

@@ -1,58 +1,114 @@
 """The Executor side of the channels: reading a child's pipes and private socket.
 
-Both communicators are non-blocking and meant to be registered with one
-selector, so the Executor waits on every channel and on the child at once.
-The wire format and handshake are in ``lute.ipc.frames``.
+Both communicators are non-blocking and meant to be driven by one selector,
+so the Executor waits on every channel and on the child at once. The wire
+format and handshake are in ``lute.ipc.frames``; how many connections may
+wait for their handshake, and for how long, in ``lute.ipc.admission``.
 """
 
 from __future__ import annotations
 
-import hmac
+import errno
+import ipaddress
 import logging
 import os
-import pickle
-import secrets
+import selectors
 import shutil
 import socket
 import tempfile
-from collections.abc import Iterator, Mapping
+import time
+from collections.abc import Mapping
+from typing import TypedDict
 
 from lute.core.exceptions import ConfigurationError, ProtocolError
-from lute.ipc.frames import (
-    CHALLENGE_SIZE,
-    ENV_KEY,
-    ENV_SOCKET,
-    MAC_SIZE,
-    TCP_PREFIX,
-    FrameDecoder,
-    handshake_answer,
+from lute.ipc.admission import (
+    ACCEPT_PAUSE_S,
+    EXHAUSTION_ERRORS,
+    HANDSHAKE_TIMEOUT_S,
+    MAX_PENDING,
+    SKIPPED_ACCEPT_ERRORS,
+    Connection,
+    RefusalLog,
+    handshake_timeout,
 )
-from lute.ipc.message import Message, TextLine
+from lute.ipc.frames import ENV_KEY, ENV_SOCKET, TCP_PREFIX, FrameDecoder
+from lute.ipc.message import Received
 
 logger = logging.getLogger(__name__)
 
 ENV_TCP_HOST = "LUTE_IPC_TCP_HOST"
 """Interface to listen on with TCP instead of a Unix socket (Tasks on other nodes)."""
-_ALL_INTERFACES = frozenset({"", "*", "0.0.0.0", "::", "[::]"})
+_EVERY_INTERFACE_WORDS = frozenset({"", "*"})
 _READ_CHUNK = 1024 * 1024
+BACKLOG = 64
+ACCEPT_BATCH = 64
+"""Connections accepted per wake-up at most, so a flood cannot starve the Task's channel."""
 
 
 def tcp_host(env: Mapping[str, str]) -> str | None:
-    """The interface ``$LUTE_IPC_TCP_HOST`` names, or ``None`` for a Unix socket.
+    """The address ``$LUTE_IPC_TCP_HOST`` names, or ``None`` for a Unix socket.
+
+    The value is resolved here and the address returned is the one to bind,
+    so what was checked is what is bound. Every address it resolves to must
+    name one interface: "every interface" is refused by meaning, not by
+    spelling (``0``, ``0.0``, ``::0``, ``000.000.000.000``, ``::ffff:0.0.0.0``
+    or a host name mapped to 0.0.0.0 all mean it).
 
     Raises:
-        ConfigurationError: It names every interface: the channel is bound to
-            one named interface only, never exposed on all of them.
+        ConfigurationError: It names every interface, or cannot be resolved.
     """
-    host = env.get(ENV_TCP_HOST)
-    if host is None:
+    value = env.get(ENV_TCP_HOST)
+    if value is None:
         return None
-    if host.strip() in _ALL_INTERFACES:
+    host = value.strip()
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    if host in _EVERY_INTERFACE_WORDS:
+        raise _every_interface(value)
+    try:
+        found = socket.getaddrinfo(host, 0, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError) as err:
         raise ConfigurationError(
-            f"{ENV_TCP_HOST}={host!r} would listen on every interface; name one "
-            "(e.g. the node's address on the cluster network, or 127.0.0.1)"
-        )
-    return host.strip()
+            f"{ENV_TCP_HOST}={value!r} cannot be resolved ({err}); give the address "
+            "of one interface (e.g. the node's address on the cluster network, or 127.0.0.1)"
+        ) from err
+    addresses = [str(info[4][0]) for info in found]
+    for address in addresses:
+        if _is_unspecified(address):
+            raise _every_interface(value, address)
+    return addresses[0]
+
+
+def _is_unspecified(address: str) -> bool:
+    """Whether binding ``address`` would listen on every interface of its family."""
+    ip = ipaddress.ip_address(address.partition("%")[0])
+    mapped = ip.ipv4_mapped if isinstance(ip, ipaddress.IPv6Address) else None
+    return ip.is_unspecified or (mapped is not None and mapped.is_unspecified)
+
+
+def _every_interface(value: str, address: str | None = None) -> ConfigurationError:
+    meaning = f" (it means {address})" if address is not None and address != value else ""
+    return ConfigurationError(
+        f"{ENV_TCP_HOST}={value!r}{meaning} would listen on every interface; name one "
+        "(e.g. the node's address on the cluster network, or 127.0.0.1)"
+    )
+
+
+class SocketOptions(TypedDict):
+    """``SocketCommunicator`` keyword arguments that come from the environment."""
+
+    tcp_host: str | None
+    handshake_timeout: float
+
+
+def socket_options(env: Mapping[str, str]) -> SocketOptions:
+    """The socket settings in ``env``, checked: call it before anything runs.
+
+    Raises:
+        ConfigurationError: ``$LUTE_IPC_TCP_HOST`` or
+            ``$LUTE_IPC_HANDSHAKE_TIMEOUT`` is not valid.
+    """
+    return {"tcp_host": tcp_host(env), "handshake_timeout": handshake_timeout(env)}
 
 
 class PipeCommunicator:
@@ -73,7 +129,7 @@ class PipeCommunicator:
             self._key, stream_name.encode(), stream_name, text=True
         )
 
-    def read(self, fileno: int) -> tuple[bytes, list[Message | TextLine]]:
+    def read(self, fileno: int) -> tuple[bytes, list[Received]]:
         """Read what is available on ``fileno``.
 
         Returns:
@@ -94,79 +150,53 @@ class PipeCommunicator:
         return "PipeCommunicator: child's stdout/stderr, text and framed messages"
 
 
-class _Connection:
-    """One accepted connection, from handshake to close."""
-
-    def __init__(self, sock: socket.socket, key: bytes, name: str) -> None:
-        self.sock = sock
-        self.name = name
-        self._key = key
-        self._challenge = secrets.token_bytes(CHALLENGE_SIZE)
-        self._hello = bytearray()
-        self._decoder: FrameDecoder | None = None
-        sock.setblocking(False)
-        sock.sendall(self._challenge)
-
-    def receive(self, data: bytes) -> list[Message]:
-        """Process received bytes; raises ``ProtocolError`` on any violation."""
-        if self._decoder is None:
-            need = MAC_SIZE - len(self._hello)
-            self._hello += data[:need]
-            data = data[need:]
-            if len(self._hello) < MAC_SIZE:
-                return []
-            expected = handshake_answer(self._key, self._challenge)
-            if not hmac.compare_digest(expected, bytes(self._hello)):
-                raise ProtocolError(f"{self.name}: handshake failed authentication")
-            self._decoder = FrameDecoder(self._key, self._challenge, self.name, text=False)
-        if not data:
-            return []
-        return [m for m in self._decoder.feed(data) if isinstance(m, Message)]
-
-    def pump(self) -> tuple[bool, list[Message]]:
-        """Read what the socket holds; ``False`` once the peer has closed.
-
-        Raises:
-            BlockingIOError: Nothing to read after all.
-            ProtocolError: The peer broke the protocol.
-        """
-        space = self._decoder.payload_space() if self._decoder is not None else None
-        if space is not None and self._decoder is not None:
-            size = self.sock.recv_into(space)
-            if size == 0:
-                return False, []
-            items = self._decoder.payload_received(size)
-            return True, [m for m in items if isinstance(m, Message)]
-        data = self.sock.recv(_READ_CHUNK)
-        if not data:
-            return False, []
-        return True, self.receive(data)
-
-    def close(self) -> None:
-        if self._decoder is not None:
-            self._decoder.close()
-        self.sock.close()
-
-
 class SocketCommunicator:
     """Executor side of the socket channel: a private listening socket.
 
-    Create it, pass ``environment()`` to the child, register ``listener`` and
-    each accepted connection with a selector, and call ``close()`` at the end
-    (or use it as a context manager) to remove the private directory.
+    Create it, pass ``environment()`` to the child, ``attach`` it to the
+    selector the Executor waits on, hand each ready socket to ``on_ready``,
+    wake up by ``next_deadline()`` and call ``on_clock`` then; ``close()`` at
+    the end (or use it as a context manager) removes the private directory.
+
+    Peers without the run's key can connect but not be heard. A connection
+    must answer the challenge within ``handshake_timeout`` seconds; at most
+    ``max_pending`` wait at once (a new one drops the oldest); accept()
+    failing for want of descriptors or memory drops the older half of the
+    waiting connections, lowers the limit to what remains, and stops
+    accepting for ``ACCEPT_PAUSE_S``; every refusal goes to one
+    ``RefusalLog``. Before any connection is dropped as unanswered, the
+    answers already sent are read, so a burst of legitimate connections
+    (one per MPI rank) is not mistaken for a flood. None of this touches
+    connections that authenticated.
 
     Args:
         key: The run's secret.
-        tcp_host: Listen with TCP on this one interface (see ``tcp_host()``)
+        tcp_host: Listen with TCP on this one address (see ``tcp_host()``)
             instead of a Unix socket, for Tasks on other nodes. The handshake
             and frame MACs authenticate peers just the same.
+        handshake_timeout: Seconds a connection has to answer the challenge.
+        max_pending: How many connections may wait for their handshake.
     """
 
-    def __init__(self, key: bytes, tcp_host: str | None = None) -> None:
+    def __init__(
+        self,
+        key: bytes,
+        tcp_host: str | None = None,
+        *,
+        handshake_timeout: float = HANDSHAKE_TIMEOUT_S,
+        max_pending: int = MAX_PENDING,
+    ) -> None:
         self._key = key
         self._dir: str | None = None
-        self._connections: dict[int, _Connection] = {}
+        self._handshake_timeout = handshake_timeout
+        self._max_pending = max_pending
+        self._pending: dict[int, Connection] = {}
+        self._open: dict[int, Connection] = {}
+        self._selector: selectors.BaseSelector | None = None
+        self._data: object = None
+        self._resume_at: float | None = None
         self._accepted = 0
+        self._refusals = RefusalLog()
         self.rejected = 0
         try:
             if tcp_host is None:
@@ -184,7 +214,7 @@ class SocketCommunicator:
                 host, port = self.listener.getsockname()[:2]
                 shown = f"[{host}]" if family == socket.AF_INET6 else host
                 self.path = f"{TCP_PREFIX}{shown}:{port}"
-            self.listener.listen(64)
+            self.listener.listen(BACKLOG)
             self.listener.setblocking(False)
         except OSError:
             self.close()
@@ -194,60 +224,185 @@ class SocketCommunicator:
         """Variables the child needs to reach this socket."""
         return {ENV_SOCKET: self.path, ENV_KEY: self._key.hex()}
 
-    def accept(self) -> socket.socket | None:
-        """Accept a pending connection; returns it for registration."""
-        try:
-            sock, _ = self.listener.accept()
-        except BlockingIOError:
-            return None
-        self._accepted += 1
-        try:
-            conn = _Connection(sock, self._key, f"socket connection {self._accepted}")
-        except OSError as err:
-            logger.warning("connection closed before the handshake: %s", err)
-            sock.close()
-            return None
-        self._connections[sock.fileno()] = conn
-        return sock
+    def attach(self, selector: selectors.BaseSelector, data: object) -> None:
+        """Register the listener, and from now on each connection, with ``selector``.
 
-    def read(self, fileno: int) -> tuple[bool, list[Message]]:
-        """Read from an accepted connection.
+        Every registration carries ``data``; the communicator registers and
+        unregisters its sockets itself as it accepts, pauses and closes.
+        """
+        self._selector, self._data = selector, data
+        selector.register(self.listener, selectors.EVENT_READ, data)
+
+    def on_ready(self, fileobj: object) -> list[Received]:
+        """Handle one of our sockets the selector found ready.
 
         Returns:
-            Whether the connection is still open, and the messages decoded.
-            A connection that breaks the protocol is logged and closed.
+            The messages (and undecodable frames) it carried.
         """
-        conn = self._connections[fileno]
+        if fileobj is self.listener:
+            self._accept_ready()
+            return []
+        if not isinstance(fileobj, socket.socket):
+            raise TypeError(f"not one of this communicator's sockets: {fileobj!r}")
+        fileno = fileobj.fileno()
+        conn = self._pending.get(fileno) or self._open.get(fileno)
+        if conn is None or conn.sock is not fileobj:
+            return []  # closed earlier in the same round of the selector
+        return self._read(fileno, conn)
+
+    def next_deadline(self) -> float | None:
+        """The ``time.monotonic()`` by which ``on_clock`` must be called, if any."""
+        moments = [conn.deadline for conn in self._pending.values()][:1]
+        if self._resume_at is not None:
+            moments.append(self._resume_at)
+        return min(moments, default=None)
+
+    def on_clock(self, now: float) -> None:
+        """Close connections past their handshake deadline; resume a paused accept."""
+        overdue = [conn for conn in self._pending.values() if conn.deadline <= now]
+        if overdue:
+            self._settle_pending()
+        for conn in overdue:
+            if self._pending.get(conn.sock.fileno()) is conn:
+                self._refuse(
+                    conn,
+                    "without a handshake in time",
+                    f"refused {conn.name}: no handshake within {self._handshake_timeout:g}s",
+                )
+        if self._resume_at is not None and now >= self._resume_at and self._selector is not None:
+            self._resume_at = None
+            self._selector.register(self.listener, selectors.EVENT_READ, self._data)
+
+    def open_connections(self) -> int:
+        """How many authenticated connections are still open."""
+        return len(self._open)
+
+    def pending_connections(self) -> int:
+        """How many connections are waiting for their handshake."""
+        return len(self._pending)
+
+    @property
+    def accepted(self) -> int:
+        """How many connections were accepted so far."""
+        return self._accepted
+
+    def _accept_ready(self) -> None:
+        for _ in range(ACCEPT_BATCH):
+            try:
+                sock, _ = self.listener.accept()
+            except BlockingIOError:
+                return
+            except OSError as err:
+                if not self._accept_failed(err):
+                    return
+                continue
+            self._admit(sock)
+
+    def _accept_failed(self, err: OSError) -> bool:
+        """Survive a failed accept(); whether to go on accepting now."""
+        name = errno_name(err)
+        self._refusals.note(f"accept() failed with {name}", f"socket: accept() failed: {err}")
+        if err.errno in SKIPPED_ACCEPT_ERRORS:
+            return True
+        if err.errno in EXHAUSTION_ERRORS:
+            self._shed(name)
+        if self._selector is not None:
+            self._selector.unregister(self.listener)
+        self._resume_at = time.monotonic() + ACCEPT_PAUSE_S
+        return False
+
+    def _shed(self, why: str) -> None:
+        """Free descriptors: drop the older half of the waiting connections, keep the rest."""
+        self._settle_pending()
+        waiting = list(self._pending.values())
+        for conn in waiting[: (len(waiting) + 1) // 2]:
+            self._refuse(conn, f"dropped on {why}", f"refused {conn.name}: dropped on {why}")
+        self._max_pending = max(1, len(self._pending))
+
+    def _admit(self, sock: socket.socket) -> None:
+        self._accepted += 1
+        name = f"socket connection {self._accepted}"
+        if len(self._pending) >= self._max_pending:
+            self._settle_pending()
+        if len(self._pending) >= self._max_pending:
+            oldest = next(iter(self._pending.values()))
+            self._refuse(
+                oldest,
+                "over the limit of waiting connections",
+                f"refused {oldest.name}: the oldest of {self._max_pending} connections "
+                "waiting for their handshake (the limit)",
+            )
         try:
-            open_, messages = conn.pump()
-        except BlockingIOError:
-            return True, []
+            conn = Connection(sock, self._key, name, time.monotonic() + self._handshake_timeout)
         except OSError as err:
-            logger.warning("%s: read failed: %s", conn.name, err)
-            open_, messages = False, []
-        except ProtocolError as err:
+            sock.close()
             self.rejected += 1
-            logger.warning("rejected %s; closing that connection", err)
-            self._drop(fileno)
-            return False, []
-        except (pickle.UnpicklingError, AttributeError, ImportError) as err:
-            logger.error("%s: authenticated frame could not be decoded: %s", conn.name, err)
-            return True, []
-        if not open_:
-            self._drop(fileno)
-        return open_, messages
+            self._refusals.note("gone before the challenge", f"refused {name}: {err}")
+            return
+        self._pending[sock.fileno()] = conn
+        if self._selector is not None:
+            self._selector.register(sock, selectors.EVENT_READ, self._data)
 
-    def connections(self) -> Iterator[socket.socket]:
-        """The currently open connections."""
-        return (conn.sock for conn in self._connections.values())
+    def _settle_pending(self) -> None:
+        """Read the answers already sent, before dropping any connection as unanswered.
 
-    def _drop(self, fileno: int) -> None:
-        self._connections.pop(fileno).close()
+        A burst of connections (each MPI rank's, say) is accepted in one go,
+        before the loop reads their answers; a peer that has answered must
+        not be dropped as if it had not.
+        """
+        for fileno, conn in list(self._pending.items()):
+            self._read(fileno, conn)
+
+    def _read(self, fileno: int, conn: Connection) -> list[Received]:
+        try:
+            open_, items = conn.pump()
+        except BlockingIOError:
+            return []
+        except ProtocolError as err:
+            self._refuse(conn, "breaking the protocol", f"rejected {err}; closing that connection")
+            return []
+        except OSError as err:
+            if fileno in self._pending:
+                self._refuse(conn, "closed before the handshake", f"refused {conn.name}: {err}")
+            else:
+                logger.warning("%s: read failed: %s", conn.name, err)
+                self._close(conn)
+            return []
+        if fileno in self._pending and conn.authenticated:
+            self._open[fileno] = self._pending.pop(fileno)
+        if open_:
+            return items
+        if fileno in self._pending:
+            self._refuse(
+                conn, "closed before the handshake", f"refused {conn.name}: closed unanswered"
+            )
+        else:
+            self._close(conn)
+        return items
+
+    def _refuse(self, conn: Connection, reason: str, text: str) -> None:
+        self.rejected += 1
+        self._refusals.note(reason, text)
+        self._close(conn)
+
+    def _close(self, conn: Connection) -> None:
+        fileno = conn.sock.fileno()
+        self._pending.pop(fileno, None)
+        self._open.pop(fileno, None)
+        if self._selector is not None:
+            self._selector.unregister(conn.sock)
+        conn.close()
 
     def close(self) -> None:
-        """Close every connection and remove the private directory."""
-        for fileno in list(self._connections):
-            self._drop(fileno)
+        """Close every connection, say what was refused, remove the private directory.
+
+        The selector it was attached to is left alone (it may be closed
+        already); it must not be used for these sockets afterwards.
+        """
+        self._selector = None
+        for conn in [*self._pending.values(), *self._open.values()]:
+            self._close(conn)
+        self._refusals.summary()
         if hasattr(self, "listener"):
             self.listener.close()
         if self._dir is not None:
@@ -262,3 +417,8 @@ class SocketCommunicator:
     def __str__(self) -> str:
         where = "TCP on one interface" if self._dir is None else "a private Unix socket"
         return f"SocketCommunicator: authenticated frames over {where}"
+
+
+def errno_name(err: OSError) -> str:
+    """``EMFILE`` for an OSError with that errno; the message otherwise."""
+    return errno.errorcode.get(err.errno or 0, str(err))

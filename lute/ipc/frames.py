@@ -38,6 +38,13 @@ Socket channel (the normal path; one persistent connection per process):
    any violation is logged and closes that connection (the Task's own
    connection is unaffected).
 
+An authenticated frame whose contents cannot be unpickled into a ``Message``
+(an object that raises while being rebuilt, a module the Executor cannot
+import) comes from the Task itself and its bounds are sound: it becomes a
+``DecodeFailure`` item, the channel carries on, and the Executor records the
+failure with the run. How many connections may wait for step 3, and for
+how long, is in ``lute.ipc.admission``.
+
 Pipe channel (stdout/stderr): these carry the child's ordinary text, which is
 logged line by line. A Task without a socket may embed frames in its stdout;
 bytes outside frames, and anything that looks like a frame but fails its MAC,
@@ -52,11 +59,12 @@ import logging
 import pickle
 import secrets
 import struct
+import traceback
 from collections.abc import Callable
 from typing import Any
 
 from lute.core.exceptions import ProtocolError
-from lute.ipc.message import Message, TextLine
+from lute.ipc.message import DecodeFailure, Message, Received, TextLine
 
 logger = logging.getLogger(__name__)
 
@@ -177,7 +185,10 @@ class FrameDecoder:
 
     On a pipe (``text=True``) the items are ``TextLine`` and ``Message``
     objects; on a socket (``text=False``) only ``Message`` objects, and any
-    byte that is not part of a valid frame raises ``ProtocolError``.
+    byte that is not part of a valid frame raises ``ProtocolError``. On
+    either, an authenticated frame that cannot be unpickled into a
+    ``Message`` is a ``DecodeFailure`` item: it never raises, so neither the
+    items decoded with it nor the frames after it are lost.
 
     On a socket, once a frame's header has arrived its payload and MAC are
     collected in one block of the announced size, hashed piece by piece as
@@ -211,7 +222,7 @@ class FrameDecoder:
             return None
         return memoryview(self._block)[self._filled :]
 
-    def payload_received(self, size: int) -> list[Message | TextLine]:
+    def payload_received(self, size: int) -> list[Received]:
         """Account for ``size`` bytes written into ``payload_space()``."""
         if self._block is None or self._digest is None:
             return []
@@ -228,9 +239,9 @@ class FrameDecoder:
         message = self._open(memoryview(block)[:length], bytes(block[length:]), digest)
         return [message] if message is not None else []
 
-    def feed(self, data: bytes | memoryview) -> list[Message | TextLine]:
+    def feed(self, data: bytes | memoryview) -> list[Received]:
         """Add bytes read from the channel; return every complete item."""
-        items: list[Message | TextLine] = []
+        items: list[Received] = []
         space = self.payload_space()
         if space is not None:
             taken = min(len(space), len(data))
@@ -283,7 +294,7 @@ class FrameDecoder:
 
     def close(self) -> list[TextLine]:
         """End of stream: whatever is left is text (pipes) and never dropped."""
-        items: list[Message | TextLine] = []
+        items: list[Received] = []
         if self._buf and self._text:
             self._take_text(items, len(self._buf))
         elif self._buf or self._block is not None:
@@ -294,8 +305,13 @@ class FrameDecoder:
 
     def _open(
         self, payload: bytes | memoryview, mac: bytes, digest: hmac.HMAC | None = None
-    ) -> Message | None:
-        """Check ``mac`` (``digest`` if already fed the payload), then unpickle."""
+    ) -> Message | DecodeFailure | None:
+        """Check ``mac`` (``digest`` if already fed the payload), then unpickle.
+
+        Returns:
+            The message; a ``DecodeFailure`` if the authenticated payload is not
+            one; ``None`` for frame-like text on a pipe that failed its MAC.
+        """
         if digest is None:
             digest = _new_mac(self._key, self._context, self._seq)
             digest.update(payload)
@@ -305,15 +321,22 @@ class FrameDecoder:
                 logger.debug("%s: frame-like bytes failed authentication", self._stream)
                 return None
             raise ProtocolError(f"{self._stream}: frame failed authentication")
+        seq = self._seq
         self._seq += 1
-        message = _deserialise(memoryview(payload), self._stream)
-        if not isinstance(message, Message):
-            raise ProtocolError(
-                f"{self._stream}: frame holds {type(message).__name__}, not a Message"
+        try:
+            message = _deserialise(memoryview(payload), self._stream)
+            if not isinstance(message, Message):
+                raise ProtocolError(f"the frame holds {type(message).__name__}, not a Message")
+        except Exception as err:  # anything unpickling runs may raise; the Task's own bug
+            return DecodeFailure(
+                self._stream,
+                seq,
+                f"{type(err).__name__}: {err}",
+                "".join(traceback.format_exception(err)),
             )
         return message
 
-    def _emit_text(self, items: list[Message | TextLine], magic_at: int) -> bool:
+    def _emit_text(self, items: list[Received], magic_at: int) -> bool:
         """Emit text before a frame (or all complete lines); False if stuck."""
         if magic_at > 0:
             self._take_text(items, magic_at)
@@ -328,7 +351,7 @@ class FrameDecoder:
             return True
         return False
 
-    def _take_text(self, items: list[Message | TextLine], size: int) -> None:
+    def _take_text(self, items: list[Received], size: int) -> None:
         chunk = bytes(self._buf[:size])
         del self._buf[:size]
         text = chunk.decode("utf-8", errors="backslashreplace")

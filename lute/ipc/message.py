@@ -45,3 +45,32 @@ class TextLine:
 
     stream: str
     text: str
+
+
+@dataclass(frozen=True)
+class DecodeFailure:
+    """An authenticated frame whose contents could not be made a ``Message`` again.
+
+    Its MAC matched, so it came from the run's own Task: the cause is a bug
+    (an object that fails to unpickle, a module the Executor cannot import),
+    not an attack. The frame's bounds were sound, so the channel carries on;
+    the failure is reported rather than raised, and the run goes on.
+
+    Attributes:
+        stream: The channel it arrived on.
+        seq: The frame's number on that channel.
+        error: What went wrong, on one line (``ValueError: ...``).
+        detail: The traceback of the failed unpickling, for the run's record.
+    """
+
+    stream: str
+    seq: int
+    error: str
+    detail: str = ""
+
+    def __str__(self) -> str:
+        return f"message {self.seq} on {self.stream} could not be decoded: {self.error}"
+
+
+Received = Message | TextLine | DecodeFailure
+"""What the Executor side decodes from a channel."""

@@ -2,7 +2,9 @@
 
 Each mode is a way a real analysis dies or misbehaves on a cluster: it hangs
 past its time limit, leaves a child behind, is killed, segfaults, raises,
-floods its output, or fails a few times before succeeding.
+floods its output, fails a few times before succeeding, exits 0 without
+reporting its result, sends a message the Executor cannot unpickle, or
+reconnects to the Executor's socket (as a Task whose ``exec`` failed does).
 """
 
 from __future__ import annotations
@@ -19,11 +21,15 @@ import threading
 import time
 from pathlib import Path
 
+from lute.ipc.frames import ENV_KEY
+from lute.ipc.message import Message
+from lute.ipc.task_side import PipeWriter
 from lute.tasks.base import Task
 
 logger = logging.getLogger(__name__)
 
 _LINE = b"x" * 1023 + b"\n"
+AFTER_UNDECODABLE = "sent after the undecodable message"
 
 
 class Fault(Task):
@@ -67,6 +73,29 @@ class Fault(Task):
     _fault_sleep = _wait
     _fault_grandchild = _wait
 
+    def _fault_reconnect(self) -> None:
+        """Wait without a connection: the result then goes over a new one."""
+        self._close_channel()
+        self._wait()
+        self._result.summary = "reported over a new connection"
+
+    def _fault_exit_without_result(self) -> None:
+        sys.stdout.flush()
+        os._exit(0)
+
+    def _fault_undecodable(self) -> None:
+        """One message the Executor cannot unpickle, then one it can; then complete."""
+        self._report(Unpicklable())
+        self._report(AFTER_UNDECODABLE)
+        self._result.summary = "sent one undecodable message"
+
+    def _fault_undecodable_stdout(self) -> None:
+        """The same, framed on stdout (the channel of a Task started without a socket)."""
+        writer = PipeWriter(bytes.fromhex(os.environ.get(ENV_KEY, "")))
+        writer.write(Message(Unpicklable(), "TASK_LOG"))
+        writer.write(Message(AFTER_UNDECODABLE, "TASK_LOG"))
+        self._result.summary = "sent one undecodable message on stdout"
+
     def _fault_sigkill(self) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
@@ -95,6 +124,16 @@ class Fault(Task):
         if attempt <= params.fail_times:
             raise RuntimeError(f"Fault attempt {attempt} fails (fail_times: {params.fail_times})")
         self._result.summary = f"succeeded on attempt {attempt}"
+
+
+class Unpicklable:
+    """Pickles, but raises when unpickled: as an object whose class changed in between."""
+
+    def __reduce__(self) -> tuple[type[Unpicklable], tuple[()], dict[str, int]]:
+        return (Unpicklable, (), {"version": 1})
+
+    def __setstate__(self, state: dict[str, int]) -> None:
+        raise ValueError(f"Unpicklable refuses to be unpickled (state {state})")
 
 
 def _write_all(fd: int, data: bytes) -> None:

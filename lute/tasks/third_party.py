@@ -3,8 +3,9 @@
 Sequence: announce ``TASK_STARTED`` (the Executor reads the declared result
 and the command from the parameters), render the config template if the
 model has one, switch to the program's environment, log and report the exact
-command, close the channel, then ``exec``. The program's output reaches the
-Executor on the same pipes and its exit status is the process's.
+command, send ``NO_PICKLE_MODE`` (no message follows: the program's exit
+status is the result), close the channel, then ``exec``. The program's output
+reaches the Executor on the same pipes and its exit status is the process's.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from lute.config.models.base import ThirdPartyParameters
 from lute.config.models.command import build_command
 from lute.core.exceptions import ConfigurationError
 from lute.core.redaction import program_environment
+from lute.ipc.message import Message
 from lute.tasks.base import Task
 from lute.tasks.environment import ProgramEnvironment
 from lute.tasks.templates import render_template
@@ -89,6 +91,7 @@ class ThirdPartyTask(Task):
         prepared = self.prepare()
         logger.debug("exec %s as: %s", prepared.program, prepared.argv)
         self._report(f"Running: {prepared}")
+        self._report_to_executor(Message(str(prepared), "NO_PICKLE_MODE"))
         self._close_channel()
         sys.stdout.flush()
         sys.stderr.flush()

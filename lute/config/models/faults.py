@@ -8,7 +8,19 @@ from pydantic import Field
 
 from lute.config.models.base import TaskParameters, ThirdPartyParameters
 
-FaultMode = Literal["sleep", "grandchild", "sigkill", "segfault", "raise", "flood", "fail_times"]
+FaultMode = Literal[
+    "sleep",
+    "grandchild",
+    "sigkill",
+    "segfault",
+    "raise",
+    "flood",
+    "fail_times",
+    "exit_without_result",
+    "undecodable",
+    "undecodable_stdout",
+    "reconnect",
+]
 
 
 class FaultParameters(TaskParameters):
@@ -20,11 +32,12 @@ class FaultParameters(TaskParameters):
     """
 
     mode: FaultMode = Field("sleep", description="What to do once running.")
-    seconds: float = Field(60.0, gt=0, description="How long sleep/grandchild wait.")
+    seconds: float = Field(60.0, gt=0, description="How long sleep/grandchild/reconnect wait.")
     pid_file: str | None = Field(None, description="File to write '<pid> [<grandchild>]' to.")
     ready_fifo: str | None = Field(None, description="FIFO to write the pid line to when running.")
     release_fifo: str | None = Field(
-        None, description="sleep/grandchild end when a line arrives here (instead of sleeping)."
+        None,
+        description="sleep/grandchild/reconnect end when a line arrives here, not after seconds.",
     )
     flood_mb: int = Field(100, ge=1, description="MiB written to stdout and to stderr (flood).")
     fail_times: int = Field(0, ge=0, description="Attempts that fail before one succeeds.")

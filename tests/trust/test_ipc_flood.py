@@ -1,0 +1,172 @@
+"""Connections without the run's key cannot knock the Executor's listener over.
+
+Another local user (or, with TCP, another host) can connect to the socket
+without the key. Such connections are closed when they have not answered
+the challenge within the handshake deadline, at most a bounded number wait
+at once, running out of descriptors in accept() is survived, and the log
+says what was refused without repeating itself a thousand times. Meanwhile
+the Task, which holds the key, finishes and is recorded as it should be.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import selectors
+import socket
+import struct
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import task_rows
+from faultkit import SYNC_TIMEOUT_S, Fifo, alive, assert_gone, fault_config, release
+
+from lute.ipc.admission import REFUSALS_LOGGED
+
+FLOOD = 300
+HANDSHAKE_DEADLINE_S = "1"
+EXECUTOR_FILE_LIMIT = 24
+"""Descriptors the Executor may hold: ~14 in use while it waits, so accept() hits EMFILE."""
+
+
+def task_socket(pid: int) -> str:
+    """The socket address the Executor gave the Task (any process of the user can read it)."""
+    for entry in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0"):
+        name, _, value = entry.partition(b"=")
+        if name == b"LUTE_SOCKET":
+            return value.decode()
+    pytest.fail(f"no LUTE_SOCKET in the environment of the Task (pid {pid})")
+
+
+def connect(address: str) -> socket.socket:
+    """One connection that will never say anything."""
+    if address.startswith("tcp://"):
+        host, _, port = address.removeprefix("tcp://").rpartition(":")
+        return socket.create_connection((host.strip("[]"), int(port)), timeout=SYNC_TIMEOUT_S)
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    # A blocking connect waits while the listen queue is full, for at most the
+    # send timeout (a Python timeout would make it fail at once instead).
+    sock.setsockopt(
+        socket.SOL_SOCKET, socket.SO_SNDTIMEO, struct.pack("ll", int(SYNC_TIMEOUT_S), 0)
+    )
+    sock.connect(address)
+    return sock
+
+
+def wait_until_all_closed(socks: list[socket.socket]) -> None:
+    """Read each idle connection (its challenge, then end of stream) until it is closed."""
+    deadline = time.monotonic() + SYNC_TIMEOUT_S
+    with selectors.DefaultSelector() as selector:
+        for sock in socks:
+            sock.setblocking(False)
+            selector.register(sock, selectors.EVENT_READ)
+        remaining = len(socks)
+        while remaining:
+            ready = selector.select(max(0.0, deadline - time.monotonic()))
+            if not ready:
+                pytest.fail(f"{remaining} of {len(socks)} idle connections were never closed")
+            for key, _ in ready:
+                try:
+                    data = key.fileobj.recv(64)
+                except BlockingIOError:
+                    continue
+                except ConnectionResetError:
+                    data = b""
+                if not data:
+                    selector.unregister(key.fileobj)
+                    remaining -= 1
+
+
+def refusal_lines(stderr: str) -> list[str]:
+    return [
+        line
+        for line in stderr.splitlines()
+        if "lute.ipc" in line and ("refus" in line or "accept() failed" in line)
+    ]
+
+
+def run_through_a_flood(
+    env: dict[str, str], work_dir: Path, tmp_path: Path, **popen: object
+) -> tuple[subprocess.CompletedProcess[str], list[int]]:
+    """Start a Task, hold FLOOD idle connections to its Executor, then let the Task finish.
+
+    The Task (Fault, mode reconnect) closes its connection while it waits,
+    so its result travels over a connection made after the flood.
+    """
+    ready = Fifo(tmp_path / "ready")
+    go = tmp_path / "release"
+    os.mkfifo(go)
+    config = fault_config(
+        tmp_path,
+        work_dir,
+        {"mode": "reconnect", "ready_fifo": str(ready.path), "release_fifo": str(go)},
+    )
+    env = {**env, "LUTE_IPC_HANDSHAKE_TIMEOUT": HANDSHAKE_DEADLINE_S}
+    lute = subprocess.Popen(
+        [sys.executable, "-m", "lute", "run", "-t", "FaultTester", "-c", str(config)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **popen,
+    )
+    pids = ready.pids()
+    address = task_socket(pids[0])
+    idle = [connect(address) for _ in range(FLOOD)]
+    try:
+        wait_until_all_closed(idle)
+        assert lute.poll() is None, "the Executor ended during the flood"
+        assert all(alive(pid) for pid in pids), "the Task ended during the flood"
+    finally:
+        release(go)
+        stdout, stderr = lute.communicate(timeout=SYNC_TIMEOUT_S)
+        for sock in idle:
+            sock.close()
+    return subprocess.CompletedProcess(lute.args, lute.returncode, stdout, stderr), pids
+
+
+def assert_completed_with_bounded_log(done: subprocess.CompletedProcess[str], work_dir: Path):
+    assert done.returncode == 0, done.stderr[-3000:]
+    [row] = task_rows(work_dir / "lute.db", "Fault")
+    assert row["result.task_status"] == "COMPLETED"
+    assert row["valid_flag"] == 1
+    assert row["result.summary"] == "reported over a new connection"  # the result got through
+    assert row["executor_errors"] is None
+    lines = refusal_lines(done.stderr)
+    assert len(lines) <= REFUSALS_LOGGED + 2, "\n".join(lines)
+    assert f"more than {REFUSALS_LOGGED} connections refused" in done.stderr
+    assert "refusals in all" in lines[-1]  # the summary counts what was not logged
+    assert list((work_dir / "runs").glob("*.json")) == []
+
+
+@pytest.mark.parametrize("channel", ["unix", "tcp"])
+def test_idle_connections_are_closed_and_the_task_completes(lute_env, work_dir, tmp_path, channel):
+    env = dict(lute_env)
+    if channel == "tcp":
+        env["LUTE_IPC_TCP_HOST"] = "127.0.0.1"
+
+    done, pids = run_through_a_flood(env, work_dir, tmp_path)
+
+    assert_completed_with_bounded_log(done, work_dir)
+    summary = refusal_lines(done.stderr)[-1]
+    assert f"{FLOOD} refusals in all" in summary
+    assert "over the limit of waiting connections" in summary
+    assert "without a handshake in time" in summary
+    assert_gone(pids)
+
+
+def _limit_descriptors() -> None:
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (EXECUTOR_FILE_LIMIT, hard))
+
+
+def test_running_out_of_descriptors_in_accept_is_survived(lute_env, work_dir, tmp_path):
+    done, pids = run_through_a_flood(lute_env, work_dir, tmp_path, preexec_fn=_limit_descriptors)
+
+    assert_completed_with_bounded_log(done, work_dir)
+    assert "accept() failed: [Errno 24] Too many open files" in done.stderr
+    assert "accept() failed with EMFILE" in refusal_lines(done.stderr)[-1]
+    assert_gone(pids)
