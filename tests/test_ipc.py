@@ -187,7 +187,8 @@ def test_raw_client_with_bad_authentication_is_rejected(attack, tmp_path, caplog
             # broken pipe when it closed without reading all the forged bytes.
             with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                 raw.sendall(forged)
-                raw.recv(1)
+                while raw.recv(64):
+                    pass
 
     with SocketCommunicator(key) as comm:
         client = threading.Thread(target=raw_client, args=(comm.path,))

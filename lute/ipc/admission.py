@@ -23,7 +23,13 @@ from collections.abc import Mapping
 
 from lute.core.exceptions import ProtocolError
 from lute.core.settings import env_number
-from lute.ipc.frames import CHALLENGE_SIZE, MAC_SIZE, FrameDecoder, handshake_answer
+from lute.ipc.frames import (
+    CHALLENGE_SIZE,
+    MAC_SIZE,
+    FrameDecoder,
+    handshake_answer,
+    handshake_welcome,
+)
 from lute.ipc.message import Received
 
 logger = logging.getLogger(__name__)
@@ -102,6 +108,7 @@ class Connection:
                 expected = handshake_answer(self._key, self._challenge)
                 if not hmac.compare_digest(expected, bytes(self._hello)):
                     raise ProtocolError(f"{self.name}: handshake failed authentication")
+                self.sock.sendall(handshake_welcome(self._key, self._challenge))
                 self._decoder = FrameDecoder(self._key, self._challenge, self.name, text=False)
             return True, []
         space = self._decoder.payload_space()

@@ -33,7 +33,13 @@ Socket channel (the normal path; one persistent connection per process):
 3. The Task answers HMAC-SHA256(KEY, b"lute-hello" || CHALLENGE). The
    Executor reads at most 32 bytes before checking it with
    ``hmac.compare_digest``; a wrong answer closes the connection.
-4. The Task sends frames. The Executor checks LENGTH against ``MAX_FRAME``
+4. The Executor confirms with HMAC-SHA256(KEY, b"lute-welcome" || CHALLENGE),
+   and the Task checks it before sending anything. So a Task whose
+   connection was closed unanswered (see ``lute.ipc.admission``) learns it
+   here rather than taking the close for the Executor's end, and a Task
+   only ever talks to an Executor that holds the key. The Executor writes
+   nothing more on the connection.
+5. The Task sends frames. The Executor checks LENGTH against ``MAX_FRAME``
    as soon as the header arrives, and the MAC before anything is unpickled;
    any violation is logged and closes that connection (the Task's own
    connection is unaffected).
@@ -85,6 +91,7 @@ ENV_SOCKET = "LUTE_SOCKET"
 ENV_KEY = "LUTE_IPC_KEY"
 TCP_PREFIX = "tcp://"
 _HELLO = b"lute-hello"
+_WELCOME = b"lute-welcome"
 
 
 def new_key() -> bytes:
@@ -102,6 +109,11 @@ def _new_mac(key: bytes, context: bytes, seq: int) -> hmac.HMAC:
 def handshake_answer(key: bytes, challenge: bytes) -> bytes:
     """What a Task must send back to prove it holds the run's key (step 3)."""
     return hmac.new(key, _HELLO + challenge, hashlib.sha256).digest()
+
+
+def handshake_welcome(key: bytes, challenge: bytes) -> bytes:
+    """What the Executor sends once the answer is right, proving it holds the key (step 4)."""
+    return hmac.new(key, _WELCOME + challenge, hashlib.sha256).digest()
 
 
 def _serialise(msg: Message) -> list[bytes | memoryview]:

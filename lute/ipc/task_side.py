@@ -7,6 +7,7 @@ in ``lute.ipc.frames``.
 
 from __future__ import annotations
 
+import hmac
 import os
 import socket
 import sys
@@ -16,8 +17,10 @@ from lute.ipc.frames import (
     CHALLENGE_SIZE,
     ENV_KEY,
     ENV_SOCKET,
+    MAC_SIZE,
     TCP_PREFIX,
     handshake_answer,
+    handshake_welcome,
     write_frame,
 )
 from lute.ipc.message import Message
@@ -71,19 +74,26 @@ def _connect(address: str) -> socket.socket:
 
 
 def connect_authenticated(path: str, key: bytes) -> tuple[socket.socket, bytes]:
-    """Open a connection to the Executor and pass its challenge (handshake steps 2-3).
+    """Open a connection to the Executor and complete the handshake (steps 2-4).
+
+    Returns once the Executor has confirmed the answer, so the connection
+    is known to be accepted, by an Executor that holds the key.
 
     Returns:
         The connected socket and the challenge, which is the connection's
         frame context.
 
     Raises:
-        OSError: The Executor cannot be reached or closed the connection.
+        OSError: The Executor cannot be reached, closed the connection, or
+            did not prove it holds the key (``ConnectionError``).
     """
     sock = _connect(path)
     try:
         challenge = _recv_exactly(sock, CHALLENGE_SIZE)
         sock.sendall(handshake_answer(key, challenge))
+        welcome = _recv_exactly(sock, MAC_SIZE)
+        if not hmac.compare_digest(welcome, handshake_welcome(key, challenge)):
+            raise ConnectionError(f"{path}: the peer did not prove it holds the run's key")
     except OSError:
         sock.close()
         raise
