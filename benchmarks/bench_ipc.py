@@ -50,7 +50,7 @@ def raw_copy(nbytes: int) -> float:
 def lute_socket(array: np.ndarray) -> float:
     key = new_key()
     with SocketCommunicator(key) as comm, selectors.DefaultSelector() as selector:
-        selector.register(comm.listener, selectors.EVENT_READ, "listen")
+        comm.attach(selector, "socket")
         start = time.perf_counter()
 
         def send() -> None:
@@ -60,17 +60,9 @@ def lute_socket(array: np.ndarray) -> float:
 
         sender = threading.Thread(target=send)
         sender.start()
-        done = False
-        while not done:
+        while comm.accepted == 0 or comm.open_connections() or comm.pending_connections():
             for sel_key, _ in selector.select():
-                if sel_key.data == "listen":
-                    conn = comm.accept()
-                    if conn is not None:
-                        selector.register(conn, selectors.EVENT_READ, "conn")
-                    continue
-                open_, _messages = comm.read(sel_key.fd)
-                if not open_:
-                    done = True
+                comm.on_ready(sel_key.fileobj)
         sender.join()
         return time.perf_counter() - start
 
