@@ -10,6 +10,7 @@ the Task, which holds the key, finishes and is recorded as it should be.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import resource
 import selectors
@@ -28,8 +29,8 @@ from lute.ipc.admission import REFUSALS_LOGGED
 
 FLOOD = 300
 HANDSHAKE_DEADLINE_S = "1"
-EXECUTOR_FILE_LIMIT = 24
-"""Descriptors the Executor may hold: ~14 in use while it waits, so accept() hits EMFILE."""
+FREE_DESCRIPTORS = 8
+"""Descriptors left to the Executor beyond those it holds, so accept() hits EMFILE."""
 
 
 def task_socket(pid: int) -> str:
@@ -89,12 +90,14 @@ def refusal_lines(stderr: str) -> list[str]:
 
 
 def run_through_a_flood(
-    env: dict[str, str], work_dir: Path, tmp_path: Path, **popen: object
+    env: dict[str, str], work_dir: Path, tmp_path: Path, *, free_descriptors: int | None = None
 ) -> tuple[subprocess.CompletedProcess[str], list[int]]:
     """Start a Task, hold FLOOD idle connections to its Executor, then let the Task finish.
 
     The Task (Fault, mode reconnect) closes its connection while it waits,
-    so its result travels over a connection made after the flood.
+    so its result travels over a connection made after the flood. With
+    ``free_descriptors``, the running Executor's RLIMIT_NOFILE is lowered
+    to what it holds plus that many before the flood.
     """
     ready = Fifo(tmp_path / "ready")
     go = tmp_path / "release"
@@ -111,17 +114,26 @@ def run_through_a_flood(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        **popen,
     )
-    pids = ready.pids()
-    address = task_socket(pids[0])
-    idle = [connect(address) for _ in range(FLOOD)]
+    idle: list[socket.socket] = []
     try:
+        pids = ready.pids()
+        if free_descriptors is not None:
+            held = len(os.listdir(f"/proc/{lute.pid}/fd"))
+            _, hard = resource.prlimit(lute.pid, resource.RLIMIT_NOFILE)
+            resource.prlimit(lute.pid, resource.RLIMIT_NOFILE, (held + free_descriptors, hard))
+        address = task_socket(pids[0])
+        try:
+            for _ in range(FLOOD):
+                idle.append(connect(address))
+        except OSError as err:
+            pytest.fail(f"the Executor stopped listening after {len(idle)} connections: {err}")
         wait_until_all_closed(idle)
         assert lute.poll() is None, "the Executor ended during the flood"
         assert all(alive(pid) for pid in pids), "the Task ended during the flood"
     finally:
-        release(go)
+        with contextlib.suppress(OSError):  # no reader: the Task is gone already
+            release(go)
         stdout, stderr = lute.communicate(timeout=SYNC_TIMEOUT_S)
         for sock in idle:
             sock.close()
@@ -158,13 +170,10 @@ def test_idle_connections_are_closed_and_the_task_completes(lute_env, work_dir, 
     assert_gone(pids)
 
 
-def _limit_descriptors() -> None:
-    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (EXECUTOR_FILE_LIMIT, hard))
-
-
 def test_running_out_of_descriptors_in_accept_is_survived(lute_env, work_dir, tmp_path):
-    done, pids = run_through_a_flood(lute_env, work_dir, tmp_path, preexec_fn=_limit_descriptors)
+    done, pids = run_through_a_flood(
+        lute_env, work_dir, tmp_path, free_descriptors=FREE_DESCRIPTORS
+    )
 
     assert_completed_with_bounded_log(done, work_dir)
     assert "accept() failed: [Errno 24] Too many open files" in done.stderr
