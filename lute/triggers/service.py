@@ -46,6 +46,7 @@ from types import FrameType
 import sqlalchemy as sa
 import yaml
 
+from lute.db.engine import redacted
 from lute.db.errors import failure_reason
 from lute.db.ledger import ClaimedLaunch, EventRecord, LaunchEnd, Ledger
 from lute.triggers.actions import launch_files, prepare, read_evidence, trigger_context
@@ -148,6 +149,7 @@ class WatchService:
                     self._record()
                     if not self._stopping:
                         launched = self._launch()
+                        self._record_started()
                     self._show()
                     if self._finished(launched):
                         break
@@ -239,6 +241,9 @@ class WatchService:
             trigger.watch(lambda event, name=spec.name: self._emit(name, event))
             if spec.catch_up and isinstance(trigger, DirTrigger):
                 self._scan(spec)
+        if not self.once:
+            names = ", ".join(spec.name for spec in self.spec.triggers)
+            logger.info("watching: %s (ledger in %s)", names, redacted(self.spec.db_url))
 
     def _scan(self, spec: TriggerSpec) -> None:
         try:
@@ -281,12 +286,16 @@ class WatchService:
             for record in added:
                 self.stats[record.trigger].seen += 1
                 self.stats[record.trigger].queued += 1
-        with self._ledger_write("recording started launches"):
-            self.ledger.started(self._started)
-            self._started.clear()
+        self._record_started()
         with self._ledger_write("recording ended launches"):
             self.ledger.finish(self._ends)
             self._ends.clear()
+
+    def _record_started(self) -> None:
+        """Record the processes just started, so a restarted watcher can tell."""
+        with self._ledger_write("recording started launches"):
+            self.ledger.started(self._started)
+            self._started.clear()
 
     @contextlib.contextmanager
     def _ledger_write(self, what: str) -> Iterator[None]:
