@@ -1,4 +1,4 @@
-"""SIGTERM to ``lute watch`` while a launched Task runs: it finishes or is cancelled, as configured."""
+"""SIGTERM to ``lute watch`` while a launched Task runs: it finishes, or is cancelled."""
 
 from __future__ import annotations
 
