@@ -88,6 +88,7 @@ class DatabaseTrigger(BaseTrigger):
         self._seen: set[str] = set()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
+        self._waiting_logged = False
 
     @property
     def trigger_after_n(self) -> int:
@@ -218,36 +219,37 @@ class DatabaseTrigger(BaseTrigger):
 
     def _start(self, emit: Emit) -> None:
         self._stopping.clear()
+        if not self.catch_up:
+            # Rows matching before observe() returns are the baseline, not news.
+            self._poll(lambda _event: None)
         self._thread = threading.Thread(
             target=self._run, args=(emit,), name=f"poll {self.table_name}", daemon=True
         )
         self._thread.start()
 
     def _run(self, emit: Emit) -> None:
-        first = True
-        waiting_logged = False
         while True:
-            try:
-                present = self.check() if self._table is None else True
-                if present:
-                    events = self.scan()
-                    if not (first and not self.catch_up):
-                        for event in events:
-                            emit(event)
-                    first = False
-                elif not waiting_logged:
-                    logger.info("table %r does not exist yet; waiting for it", self.table_name)
-                    waiting_logged = True
-                    first = False
-            except (sa.exc.SQLAlchemyError, ValueError) as err:
-                logger.error(
-                    "polling %s table %r failed: %s",
-                    redacted(self.db_url),
-                    self.table_name,
-                    failure_reason(err),
-                )
+            self._poll(emit)
             if self._stopping.wait(self.poll_interval):
                 return
+
+    def _poll(self, emit: Emit) -> None:
+        """One poll: emit each new matching row; errors are logged, the next poll retries."""
+        try:
+            if self._table is None and not self.check():
+                if not self._waiting_logged:
+                    logger.info("table %r does not exist yet; waiting for it", self.table_name)
+                    self._waiting_logged = True
+                return
+            for event in self.scan():
+                emit(event)
+        except (sa.exc.SQLAlchemyError, ValueError) as err:
+            logger.error(
+                "polling %s table %r failed: %s",
+                redacted(self.db_url),
+                self.table_name,
+                failure_reason(err),
+            )
 
     def _halt(self) -> None:
         self._stopping.set()

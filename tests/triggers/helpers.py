@@ -71,7 +71,8 @@ class Watch:
         """Wait until ``count`` lines of the whole log so far match ``pattern``; return them."""
         regex = re.compile(pattern)
         deadline = time.monotonic() + timeout
-        while len(found := [line for line in self.lines if regex.search(line)]) < count:
+        found = [line for line in self.lines if regex.search(line)]
+        while len(found) < count:
             try:
                 line = self._queue.get(timeout=max(0.01, deadline - time.monotonic()))
             except queue.Empty:
@@ -80,6 +81,8 @@ class Watch:
                 log = "\n".join(self.lines[-40:])
                 raise AssertionError(f"not {count} lines matching {pattern!r}:\n{log}")
             self.lines.append(line)
+            if regex.search(line):
+                found.append(line)
         return found[:count]
 
     def signal(self, signum: signal.Signals) -> None:
