@@ -215,8 +215,13 @@ class Ledger:
         dialect = conn.dialect.name
         if dialect in ("sqlite", "postgresql"):
             module = sqlite if dialect == "sqlite" else postgresql
-            statement = module.insert(self.events).values(values).on_conflict_do_nothing()
-            return conn.execute(statement).rowcount == 1
+            statement = (
+                module.insert(self.events)
+                .values(values)
+                .on_conflict_do_nothing()
+                .returning(self.events.c.id)
+            )
+            return conn.execute(statement).first() is not None
         found = conn.execute(
             sa.select(self.events.c.id).where(
                 self.events.c.trigger == record.trigger, self.events.c.key == record.key
