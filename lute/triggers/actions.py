@@ -55,6 +55,7 @@ CONTEXT_NAMES = ("name", "event", "time", "path", "paths", "match", "row", "run"
 
 _RUN_ID = re.compile(r"\brun ([0-9a-f]{32})\b")
 _NODE_RUNNING = re.compile(r"^\d\d:\d\d:\d\d \S+: RUNNING$", re.MULTILINE)
+_NODE_LOGS = re.compile(r"^node logs: (.+)$", re.MULTILINE)
 _JOB_ID = re.compile(r"^(\d+)$", re.MULTILINE)
 _NODE_JOB = re.compile(r"^\S+ (\d+) \S+$", re.MULTILINE)
 _PLACEHOLDER = re.compile(r"\{\{\s*trigger\.([A-Za-z_][\w.]*)\s*\}\}")
@@ -306,4 +307,19 @@ def read_evidence(action: Action, log_path: str | os.PathLike[str] | None) -> Ev
     started = bool(run_ids or job_ids)
     if action.kind == WORKFLOW and not action.submit:
         started = started or bool(_NODE_RUNNING.search(text))
+        run_ids = _node_run_ids(text)
     return Evidence(run_ids, job_ids, started)
+
+
+def _node_run_ids(text: str) -> tuple[str, ...]:
+    """Run ids in the node logs ``lute workflow run`` names when it ends."""
+    found = _NODE_LOGS.search(text)
+    if found is None:
+        return ()
+    run_ids: list[str] = []
+    for log in sorted(Path(found.group(1)).glob("*.log")):
+        try:
+            run_ids.extend(_RUN_ID.findall(log.read_text(encoding="utf-8", errors="replace")))
+        except OSError:
+            continue
+    return tuple(dict.fromkeys(run_ids))
