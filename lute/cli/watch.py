@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
+import threading
 from typing import TextIO
 
 from lute.core.exit_codes import EXIT_OK
@@ -39,16 +41,32 @@ def _watch(args: argparse.Namespace) -> int:
         for line in plan(spec):
             sys.stdout.write(f"{line}\n")
         return EXIT_OK
-    display = StatusLines(sys.stdout) if sys.stdout.isatty() else None
-    return WatchService(spec, once=args.once, on_change=display).run()
+    if not sys.stdout.isatty():
+        return WatchService(spec, once=args.once).run()
+    display = StatusLines(sys.stdout)
+    handlers = logging.getLogger().handlers if sys.stderr.isatty() else []
+    for handler in handlers:
+        handler.addFilter(display)
+    try:
+        return WatchService(spec, once=args.once, on_change=display).run()
+    finally:
+        for handler in handlers:
+            handler.removeFilter(display)
 
 
-class StatusLines:
-    """One live line per trigger on a terminal, redrawn in place."""
+class StatusLines(logging.Filter):
+    """One live line per trigger on a terminal, redrawn in place.
+
+    Log lines share the terminal: before one is written, the status lines
+    are erased (this object filters the log handlers), and the next change
+    draws them again below it, so they stay at the bottom.
+    """
 
     def __init__(self, out: TextIO) -> None:
+        super().__init__()
         self._out = out
         self._drawn = 0
+        self._lock = threading.Lock()
 
     def __call__(self, stats: dict[str, TriggerStats]) -> None:
         """Draw ``stats``, over the previous lines."""
@@ -58,8 +76,20 @@ class StatusLines:
             + "  ".join(f"{column} {getattr(counts, column)}" for column in _COLUMNS)
             for name, counts in stats.items()
         ]
+        with self._lock:
+            self._erase()
+            self._out.write("".join(f"{line}\n" for line in lines))
+            self._out.flush()
+            self._drawn = len(lines)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Erase the status lines before a log line is written; never drops the record."""
+        with self._lock:
+            self._erase()
+            self._out.flush()
+        return True
+
+    def _erase(self) -> None:
         if self._drawn:
             self._out.write(f"\x1b[{self._drawn}F\x1b[J")
-        self._out.write("".join(f"{line}\n" for line in lines))
-        self._out.flush()
-        self._drawn = len(lines)
+            self._drawn = 0

@@ -234,7 +234,13 @@ class DatabaseTrigger(BaseTrigger):
                 return
 
     def _poll(self, emit: Emit) -> None:
-        """One poll: emit each new matching row; errors are logged, the next poll retries."""
+        """One poll: emit each new matching row.
+
+        A database that cannot be read is retried at the next poll. A where
+        clause that does not compile against a table that appeared after
+        watching started can never work: it is reported once, and this
+        trigger stops polling.
+        """
         try:
             if self._table is None and not self.check():
                 if not self._waiting_logged:
@@ -243,7 +249,10 @@ class DatabaseTrigger(BaseTrigger):
                 return
             for event in self.scan():
                 emit(event)
-        except (sa.exc.SQLAlchemyError, ValueError) as err:
+        except ValueError as err:
+            logger.error("table %r: %s; no longer polling it", self.table_name, err)
+            self._stopping.set()
+        except sa.exc.SQLAlchemyError as err:
             logger.error(
                 "polling %s table %r failed: %s",
                 redacted(self.db_url),

@@ -47,7 +47,7 @@ import sqlalchemy as sa
 import yaml
 
 from lute.db.engine import redacted
-from lute.db.errors import failure_reason
+from lute.db.errors import DatabaseError, failure_reason
 from lute.db.ledger import ClaimedLaunch, EventRecord, LaunchEnd, Ledger
 from lute.triggers.actions import launch_files, prepare, read_evidence, trigger_context
 from lute.triggers.base import TriggerEvent
@@ -139,13 +139,21 @@ class WatchService:
         Returns:
             0; with ``once``, 1 if a launch failed.
         """
-        self.ledger.create()
+        try:
+            self.ledger.create()
+        except sa.exc.SQLAlchemyError as err:
+            raise DatabaseError(
+                f"cannot open the trigger ledger in {redacted(self.spec.db_url)}:"
+                f" {failure_reason(err)}"
+            ) from err
         with self._signals():
             try:
                 self._recover()
                 self._start_triggers()
                 launched = 0
                 while True:
+                    if self._stop_requests and not self._stopping:
+                        self._begin_stop()
                     self._record()
                     if not self._stopping:
                         launched = self._launch()
