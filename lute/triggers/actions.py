@@ -12,6 +12,7 @@ configuration, ``<work_dir>/triggers/<trigger>/<launch>.yaml``: the same
 two documents, plus a ``trigger`` mapping in the second one, which the
 loader's ordinary substitution finds, so ``{{ trigger.path }}``,
 ``{{ trigger.match.run }}`` and ``{{ trigger.row.out_file }}`` just work.
+A ``trigger`` section already in the user's file holds defaults.
 When the events give a run number (a ``run`` group of the pattern, a
 ``run`` column, or the header of a lute Task row), the derived header's
 ``run`` is set to it, and ``RUN_NUM`` is exported too. The derived file is
@@ -205,11 +206,21 @@ def command_line(action: Action, config: str, context: Mapping[str, Any]) -> lis
 
 
 def write_derived_config(source: Path, target: Path, context: Mapping[str, Any]) -> None:
-    """The user's configuration with the trigger's values added (see the module)."""
+    """The user's configuration with the trigger's values added (see the module).
+
+    A ``trigger`` section the user wrote holds defaults, so the same file
+    also runs by hand (``lute run``) and serves triggers that do not give
+    every value: the launch's values win, mapping by mapping.
+    """
     header, tasks = read_documents(source)
     if context.get("run") is not None:
         header["run"] = context["run"]
-    tasks[CONTEXT_SECTION] = dict(context)
+    values = dict(tasks.get(CONTEXT_SECTION) or {})
+    for name, value in context.items():
+        default = values.get(name)
+        merged = isinstance(value, dict) and isinstance(default, dict)
+        values[name] = {**default, **value} if merged else value
+    tasks[CONTEXT_SECTION] = values
     text = yaml.safe_dump_all([header, tasks], sort_keys=False, allow_unicode=True)
     write_atomically(target, text)
 
@@ -218,7 +229,8 @@ def read_documents(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     """The two documents of a configuration, as written (no substitution).
 
     Raises:
-        ValueError: It is not two mappings, or already has a ``trigger`` section.
+        ValueError: It is not two mappings, or its ``trigger`` section (the
+            defaults of trigger values) is not a mapping.
         OSError, yaml.YAMLError: It cannot be read or parsed.
     """
     documents = list(yaml.safe_load_all(path.read_text(encoding="utf-8")))
@@ -227,8 +239,10 @@ def read_documents(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     header, tasks = ({} if doc is None else doc for doc in documents)
     if not isinstance(header, dict) or not isinstance(tasks, dict):
         raise ValueError("both documents must be mappings")
-    if CONTEXT_SECTION in tasks:
-        raise ValueError(f"it has a section named {CONTEXT_SECTION!r}, which triggers fill in")
+    if not isinstance(tasks.get(CONTEXT_SECTION, {}), dict):
+        raise ValueError(
+            f"its {CONTEXT_SECTION!r} section (defaults of trigger values) must be a mapping"
+        )
     return header, tasks
 
 
