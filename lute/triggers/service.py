@@ -346,6 +346,7 @@ class WatchService:
                 launch_dir,
                 claim.launch_id,
                 marker=self._marker(claim.launch_id),
+                environ={**os.environ, **self.spec.launch_env},
             )
             process = spawn(prepared)
         except (OSError, ValueError, yaml.YAMLError) as err:

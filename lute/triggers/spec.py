@@ -28,8 +28,8 @@ import yaml
 from lute.batch.slurm import require_program
 from lute.batch.workflows import load_workflow
 from lute.core.exceptions import ConfigurationError, LuteError
-from lute.core.workdir import default_work_dir
-from lute.db.engine import database_url
+from lute.core.workdir import ENV_WORK_DIR, default_work_dir
+from lute.db.engine import ENV_DB_URL, database_url
 from lute.db.errors import failure_reason
 from lute.managed_tasks import get_managed_task
 from lute.triggers.actions import (
@@ -82,12 +82,23 @@ class TriggerSpec:
 
 @dataclasses.dataclass(frozen=True)
 class WatchSpec:
-    """A whole trigger file: where the ledger is, and the triggers."""
+    """A whole trigger file: where the ledger is, and the triggers.
+
+    Attributes:
+        source: The file.
+        work_dir: Where launch files go; the launches' default work dir too.
+        db_url: The run database, which holds the ledger.
+        triggers: The triggers, in file order.
+        launch_env: Variables every launch gets, so that its runs are
+            recorded next to the ledger unless its config says otherwise
+            (``LUTE_WORK_DIR``, and ``LUTE_DB_URL`` when the file names one).
+    """
 
     source: str
     work_dir: Path
     db_url: str
     triggers: tuple[TriggerSpec, ...]
+    launch_env: dict[str, str] = dataclasses.field(default_factory=dict)
 
 
 class _Problem(Exception):
@@ -146,7 +157,10 @@ def parse_spec(data: Any, source: str, base: Path) -> WatchSpec:
             problems.append(f"{source}: {label}: {problem}")
     if problems:
         raise ConfigurationError("\n".join(problems))
-    return WatchSpec(source, work_dir, db_url, tuple(built))
+    launch_env = {ENV_WORK_DIR: str(work_dir)}
+    if data.get("db_url"):
+        launch_env[ENV_DB_URL] = db_url
+    return WatchSpec(source, work_dir, db_url, tuple(built), launch_env)
 
 
 def _trigger(entry: Any, base: Path, db_url: str) -> TriggerSpec:

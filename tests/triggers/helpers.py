@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import re
@@ -13,7 +14,7 @@ import threading
 import time
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import yaml
 
@@ -45,6 +46,9 @@ class Watch:
         args: More arguments (``--once``).
     """
 
+    started: ClassVar[list[Watch]] = []
+    """Every watcher started, so a failed test's leftovers can be ended (``end_all``)."""
+
     def __init__(self, trigger_file: Path, env: dict[str, str], *args: str) -> None:
         self.token = uuid.uuid4().hex
         self.env = {**env, TOKEN_VARIABLE: self.token}
@@ -60,6 +64,19 @@ class Watch:
         self._queue: queue.SimpleQueue[str | None] = queue.SimpleQueue()
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
+        Watch.started.append(self)
+
+    @classmethod
+    def end_all(cls) -> None:
+        """SIGKILL watchers still running and what they launched (after a failed test)."""
+        for watch in cls.started:
+            if watch.proc.poll() is None:
+                watch.proc.kill()
+                watch.proc.wait()
+            for pid in processes_with(watch.token):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+        cls.started.clear()
 
     def _read(self) -> None:
         assert self.proc.stderr is not None
