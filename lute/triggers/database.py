@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -37,6 +38,8 @@ from lute.triggers.base import BaseTrigger, Emit, TriggerEvent, utc_now
 
 logger = logging.getLogger(__name__)
 
+_QUOTED = re.compile(r"'(?:[^']|'')*'|\"(?P<name>(?:[^\"]|\"\")*)\"")
+"""A single-quoted string (skipped) or a double-quoted name."""
 HEADER_TABLE = "gen_cfg"
 """Where lute keeps config headers; a Task table points there by ``gen_cfg_id``."""
 
@@ -134,12 +137,14 @@ class DatabaseTrigger(BaseTrigger):
             return False
         with self.engine.connect() as conn:
             for clause in self.where_clauses:
+                if conn.dialect.name == "sqlite":
+                    _check_quoted_names(clause, table)
                 probe = sa.select(sa.literal(1)).select_from(table).where(sa.text(clause)).limit(0)
                 try:
                     conn.execute(probe)
                 except sa.exc.DBAPIError as err:
                     conn.rollback()
-                    raise ValueError(f"{clause!r}: {failure_reason(err)}") from err
+                    raise ValueError(failure_reason(err)) from err
         return True
 
     def _reflect(self) -> sa.Table | None:
@@ -311,6 +316,34 @@ class SQLiteTrigger(DatabaseTrigger):
         parameters = super()._parameters()
         del parameters["db_url"]
         return {"db_path": self.db_path, **parameters}
+
+
+def _check_quoted_names(clause: str, table: sa.Table) -> None:
+    """Refuse a double-quoted name that is not a column of ``table``.
+
+    SQLite reads a double-quoted name it cannot resolve as a string, so
+    ``"result.task_stats" = 'COMPLETED'`` compiles and never matches: a typo
+    would make a trigger that silently never fires.
+
+    Raises:
+        ValueError: Naming the clause and the name.
+    """
+    columns = {column.name.lower() for column in table.columns}
+    for name in _double_quoted(clause):
+        if name.lower() not in columns:
+            raise ValueError(
+                f'no column "{name}" in table {table.name!r}'
+                " (SQLite would read the quoted name as a string)"
+            )
+
+
+def _double_quoted(clause: str) -> list[str]:
+    """The double-quoted names in an SQL text, outside single-quoted strings."""
+    names = []
+    for match in _QUOTED.finditer(clause):
+        if match.group("name") is not None:
+            names.append(match.group("name").replace('""', '"'))
+    return names
 
 
 def plain(value: Any) -> Any:

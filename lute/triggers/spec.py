@@ -215,7 +215,7 @@ def _dir(block: Mapping[str, Any], base: Path) -> DirTrigger:
         try:
             re.compile(str(pattern))
         except re.error as err:
-            raise _Problem("dir.pattern", f"bad regular expression {pattern!r}: {err}") from err
+            raise _Problem("dir.pattern", f"bad regular expression '{pattern}': {err}") from err
     return DirTrigger(
         path,
         events,

@@ -61,7 +61,14 @@ BAD = {
                 "where": ["status = 'done'", "stauts = 'done'"],
             },
         },
-        "database.where[1]: \"stauts = 'done'\": no such column: stauts",
+        "database.where[1]: no such column: stauts",
+    ),
+    "quoted name": (
+        lambda s, t: {
+            **{k: v for k, v in t.items() if k != "dir"},
+            "database": {"url": f"sqlite:///{s['db']}", "table": "scans", "where": '"stat" = 1'},
+        },
+        "database.where[0]: no column \"stat\" in table 'scans'",
     ),
     "unknown managed task": (
         lambda s, t: {**t, "run": {**t["run"], "managed_task": "Testerr"}},
