@@ -255,6 +255,16 @@ class Ledger:
         with self.engine.connect() as conn:
             return [_event(row) for row in conn.execute(query)]
 
+    def count_queued(self, trigger: str) -> int:
+        """How many events of ``trigger`` wait for a launch."""
+        query = (
+            sa.select(sa.func.count())
+            .select_from(self.events)
+            .where(self.events.c.trigger == trigger, self.events.c.state == QUEUED)
+        )
+        with self.engine.connect() as conn:
+            return int(conn.execute(query).scalar_one())
+
     # -- launches
 
     def claim(

@@ -152,8 +152,7 @@ class WatchService:
                 self._start_triggers()
                 launched = 0
                 while True:
-                    if self._stop_requests and not self._stopping:
-                        self._begin_stop()
+                    self._handle_stop_requests()
                     self._record()
                     if not self._stopping:
                         launched = self._launch()
@@ -217,11 +216,6 @@ class WatchService:
             else:
                 self._exited(key.fd)
         self._retry_at = None
-        if self._stop_requests and not self._stopping:
-            self._begin_stop()
-        if self._stop_requests > 1:
-            for launch in self._launches.values():
-                self._cancel(launch)
         now = time.monotonic()
         for launch in self._launches.values():
             if launch.kill_at is not None and launch.kill_at <= now:
@@ -242,7 +236,7 @@ class WatchService:
             trigger = spec.trigger
             if isinstance(trigger, DatabaseTrigger):
                 trigger.mark_seen(sorted(self.ledger.known_keys(spec.name)))
-            self.stats[spec.name].queued = len(self.ledger.queued(spec.name))
+            self.stats[spec.name].queued = self.ledger.count_queued(spec.name)
             if self.once:
                 self._scan(spec)
                 continue
@@ -267,6 +261,14 @@ class WatchService:
     def _stop_triggers(self) -> None:
         for spec in self.spec.triggers:
             spec.trigger.stop()
+
+    def _handle_stop_requests(self) -> None:
+        """A first request stops watching (and cancels ``on_stop: cancel``); a second, all."""
+        if self._stop_requests and not self._stopping:
+            self._begin_stop()
+        if self._stop_requests > 1:
+            for launch in self._launches.values():
+                self._cancel(launch)
 
     def _begin_stop(self) -> None:
         self._stopping = True
