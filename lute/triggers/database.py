@@ -32,7 +32,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from lute.db.engine import redacted, with_driver
+from lute.db.engine import redacted, sqlite_path, with_driver
 from lute.db.errors import failure_reason
 from lute.triggers.base import BaseTrigger, Emit, TriggerEvent, utc_now
 
@@ -150,6 +150,9 @@ class DatabaseTrigger(BaseTrigger):
     def _reflect(self) -> sa.Table | None:
         if self._table is not None:
             return self._table
+        path = sqlite_path(self.db_url)
+        if path is not None and not path.exists():
+            return None  # connecting would create an empty database file
         if not sa.inspect(self.engine).has_table(self.table_name):
             return None
         table = sa.Table(self.table_name, sa.MetaData(), autoload_with=self.engine)

@@ -122,6 +122,11 @@ def test_dry_run_prints_what_would_fire_and_launches_nothing(setup, lute_env, wo
         [
             _good(setup),
             {"name": "hourly", "time": {"every": 3600}, "run": {"command": ["true"]}},
+            {
+                "name": "after",
+                "database": {"table": "TestWriteOutput"},
+                "run": {"managed_task": "ReadTester", "config": str(setup["config"])},
+            },
         ],
     )
     done = run_lute(["watch", str(path), "--dry-run"], lute_env)
@@ -131,5 +136,6 @@ def test_dry_run_prints_what_would_fire_and_launches_nothing(setup, lute_env, wo
         f"scans: would launch Tester for existing {raw / 'run0012.h5'} (run 12)",
         f"scans: would launch Tester for existing {raw / 'run0013.h5'} (run 13)",
         "hourly: every 3600 s: true",
+        "after: nothing pending",
     ]
     assert list(work_dir.iterdir()) == []
