@@ -34,7 +34,6 @@ SECRET_WORDS = frozenset(
         "password",
         "passwd",
         "passphrase",
-        "pwd",
         "token",
         "secret",
         "key",
