@@ -149,6 +149,7 @@ def _keep(
 
 
 def _spooled(record: RunRecord, tried: list[str], path: Path, how: str) -> StoreOutcome:
+    """Say where a refused record went instead, and what refused it first."""
     logger.warning(
         "could not record %s run %s in %s; spooled it to %s; run `lute db sync`%s to land it",
         record.task_name,
