@@ -138,10 +138,11 @@ def _keep(
     else:
         return _spooled(record, tried, path, " with the same database settings")
     logger.error(
-        "could not record %s run %s (attempt %d) anywhere, so its record is lost: "
+        "could not record %s run %s as %s (attempt %d) anywhere, so this record is lost: "
         "not in the database %s",
         record.task_name,
         record.run_id,
+        record.row.get("result.task_status"),
         record.attempt,
         ", nor in ".join(tried),
     )
@@ -151,9 +152,10 @@ def _keep(
 def _spooled(record: RunRecord, tried: list[str], path: Path, how: str) -> StoreOutcome:
     """Say where a refused record went instead, and what refused it first."""
     logger.warning(
-        "could not record %s run %s in %s; spooled it to %s; run `lute db sync`%s to land it",
+        "could not record %s run %s as %s in %s; spooled it to %s; run `lute db sync`%s to land it",
         record.task_name,
         record.run_id,
+        record.row.get("result.task_status"),
         ", nor spool it in ".join(tried),
         path,
         how,

@@ -1,9 +1,10 @@
 """A run whose record neither the database nor the work dir will take.
 
-The Task still ran, so its record must go somewhere: the fallback spool
-under ``$XDG_STATE_HOME/lute/spool`` (another filesystem, usually), which
-``lute db sync`` lands when the database is back. If even that fails,
-``lute run`` exits 3 and says where it tried.
+The Task still ran, so its records (one when it starts, one when it ends)
+must go somewhere: the fallback spool under ``$XDG_STATE_HOME/lute/spool``
+(another filesystem, usually), which ``lute db sync`` lands when the
+database is back. If even that fails, ``lute run`` exits 3 and says where
+it tried.
 
 Places are made unwritable for any user, root included, by putting a
 regular file where a directory should be (``ENOTDIR``); when the tests may
@@ -36,6 +37,11 @@ def _errors(stderr: str) -> list[str]:
     return [line for line in stderr.splitlines() if line.startswith(("ERROR", "WARNING"))]
 
 
+def _statuses(paths: list[Path]) -> list[str]:
+    """The status of the record in each fallback file."""
+    return [json.loads(p.read_text())["record"]["row"]["result.task_status"] for p in paths]
+
+
 @pytest.fixture
 def blocker(tmp_path: Path) -> Path:
     """A regular file: nothing can be created below it, whoever asks."""
@@ -56,33 +62,34 @@ def test_record_refused_by_database_and_work_dir_lands_from_the_fallback_spool(
 
     assert done.returncode == 0, done.stderr
     fallback = state / "lute" / "spool"
-    [path] = spool.pending(fallback)
-    [warning] = _errors(done.stderr)
-    assert url in warning and str(work_dir / "db_spool") in warning
-    assert f"spooled it to {path}" in warning and "lute db sync" in warning
-    spooled = json.loads(path.read_text())
-    assert spooled["db_url"] == url
-    assert spooled["work_dir"] == str(work_dir)
-    assert spooled["record"]["row"]["result.task_status"] == "COMPLETED"
-    assert oct(path.stat().st_mode & 0o777) == oct(0o600)
+    paths = list(spool.pending(fallback))
+    assert _statuses(paths) == ["RUNNING", "COMPLETED"]
+    warnings = _errors(done.stderr)
+    assert len(warnings) == 2, done.stderr
+    for path, status, warning in zip(paths, ["RUNNING", "COMPLETED"], warnings, strict=True):
+        assert warning.startswith("WARNING:lute.db.store: could not record Test run ")
+        assert f" as {status} in {url} (" in warning
+        assert f"nor spool it in {work_dir / 'db_spool'} (" in warning
+        assert f"spooled it to {path}; run `lute db sync` with the same database" in warning
+        spooled = json.loads(path.read_text())
+        assert (spooled["db_url"], spooled["work_dir"]) == (url, str(work_dir))
+        assert oct(path.stat().st_mode & 0o777) == oct(0o600)
+    run_id = spooled["record"]["run_id"]
 
     other_url = f"sqlite:///{tmp_path / 'other.db'}"
     other = run_lute(["db", "sync", "--url", other_url], {**env, "LUTE_DB_URL": ""})
     assert other.returncode == 0, other.stderr
-    assert "landed 0" in other.stdout and "1 for other databases" in other.stdout
-    assert path.exists()
+    assert "landed 0" in other.stdout and "2 for other databases" in other.stdout
+    assert all(path.exists() for path in paths)
 
     blocker.unlink()
     blocker.mkdir()
     synced = run_lute(["db", "sync"], env)
 
     assert synced.returncode == 0, synced.stderr
-    assert "landed 1, already recorded 0, failed 0" in synced.stdout
+    assert "landed 2, already recorded 0, failed 0" in synced.stdout
     [row] = task_rows(blocker / "lute.db", "Test")
-    assert (row["run_id"], row["result.task_status"]) == (
-        spooled["record"]["run_id"],
-        "COMPLETED",
-    )
+    assert (row["run_id"], row["result.task_status"]) == (run_id, "COMPLETED")
     assert not list(spool.pending(fallback))
 
 
@@ -97,10 +104,14 @@ def test_record_stored_nowhere_exits_3_and_names_every_place_tried(
 
     assert done.returncode == 3, done.stderr  # ran, but recorded nowhere
     assert "Test finished: COMPLETED" in done.stderr  # the Task itself ran
-    [error] = _errors(done.stderr)
-    assert error.startswith("ERROR:lute.db.store: could not record Test run")
-    for place in (url, str(work_dir / "db_spool"), str(blocker / "state" / "lute" / "spool")):
-        assert place in error
+    errors = _errors(done.stderr)
+    assert len(errors) == 2, done.stderr  # the record at the start, the one at the end
+    for status, error in zip(["RUNNING", "COMPLETED"], errors, strict=True):
+        assert error.startswith("ERROR:lute.db.store: could not record Test run ")
+        assert f" as {status} (attempt 1) anywhere, so this record is lost: " in error
+        assert f"not in the database {url} (" in error
+        assert f"nor in {work_dir / 'db_spool'} (" in error
+        assert f"nor in the fallback spool {blocker / 'state' / 'lute' / 'spool'} (" in error
     assert "Traceback" not in done.stderr
     assert not (tmp_path / "state").exists()
 
@@ -121,16 +132,19 @@ def test_password_is_not_spooled_and_comes_from_the_environment_at_sync(
     done = _run(env)  # the database does not exist yet: the write fails
 
     assert done.returncode == 0, done.stderr
-    [path] = spool.pending(tmp_path / "state" / "lute" / "spool")
-    assert "s3cret" not in path.read_text() and "s3cret" not in done.stderr
-    assert json.loads(path.read_text())["db_url"] == url.replace(":s3cret", "")
+    paths = list(spool.pending(tmp_path / "state" / "lute" / "spool"))
+    assert _statuses(paths) == ["RUNNING", "COMPLETED"]
+    assert "s3cret" not in done.stderr
+    for path in paths:
+        assert "s3cret" not in path.read_text()
+        assert json.loads(path.read_text())["db_url"] == url.replace(":s3cret", "")
     admin = sa.create_engine(with_driver(pg_server), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
     try:
         synced = run_lute(["db", "sync"], env)
         assert synced.returncode == 0, synced.stderr
-        assert "landed 1, already recorded 0, failed 0" in synced.stdout
+        assert "landed 2, already recorded 0, failed 0" in synced.stdout
         listed = run_lute(["db", "list"], env)
         assert "COMPLETED" in listed.stdout, listed.stderr
     finally:
@@ -176,15 +190,18 @@ def test_work_dir_on_a_full_filesystem_spools_to_home_and_lands_later(
 
     assert done.returncode == 0, done.stderr
     fallback = home / ".local" / "state" / "lute" / "spool"
-    [path] = spool.pending(fallback)
-    assert f"spooled it to {path}" in done.stderr
-    assert "No space left on device" in done.stderr or "full" in done.stderr
+    paths = list(spool.pending(fallback))
+    assert _statuses(paths) == ["RUNNING", "COMPLETED"]
+    stored = [line for line in _errors(done.stderr) if line.startswith("WARNING:lute.db.store")]
+    for path, warning in zip(paths, stored, strict=True):
+        assert f"spooled it to {path}" in warning
+        assert "No space left on device" in warning
 
     (full_filesystem / "filler").unlink()
     synced = run_lute(["db", "sync"], env)
 
     assert synced.returncode == 0, synced.stderr
-    assert "landed 1, already recorded 0, failed 0" in synced.stdout
+    assert "landed 2, already recorded 0, failed 0" in synced.stdout
     [row] = task_rows(work / "lute.db", "Test")
     assert row["result.task_status"] == "COMPLETED"
     assert not list(spool.pending(fallback))
