@@ -30,7 +30,7 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import IntegrityError, ProgrammingError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, ProgrammingError
 
 from lute.core.analysis import TaskStatus
 from lute.core.exceptions import UnknownNameError
@@ -50,6 +50,8 @@ logger = logging.getLogger(__name__)
 
 DDL_RETRIES = 5
 """Attempts at a schema change that concurrent writers may race on."""
+DEADLOCK = "40P01"
+"""PostgreSQL's SQLSTATE for a transaction chosen as a deadlock victim."""
 
 _T = TypeVar("_T")
 
@@ -119,18 +121,21 @@ class Database:
         """Run a schema change that other writers may be running at the same moment.
 
         On PostgreSQL two processes creating the same table or index can
-        collide on the system catalogs even with ``IF NOT EXISTS``; the loser
-        gets an integrity or programming error, and the change, which
-        re-reads the schema first, is simply run again. SQLite writers are
-        serialised by ``BEGIN IMMEDIATE`` and never collide.
+        collide on the system catalogs even with ``IF NOT EXISTS``, or
+        deadlock (each holds a lock on the new table from ``CREATE INDEX IF
+        NOT EXISTS`` and wants it exclusively to add a column); the loser
+        gets an integrity or programming error or is chosen as the deadlock
+        victim, and the change, which re-reads the schema first, is simply
+        run again. SQLite writers are serialised by ``BEGIN IMMEDIATE`` and
+        never collide.
         """
         attempt = 1
         while True:
             try:
                 with write_transaction(self.engine) as conn:
                     return change(conn)
-            except (IntegrityError, ProgrammingError) as err:
-                if attempt >= DDL_RETRIES:
+            except (IntegrityError, ProgrammingError, OperationalError) as err:
+                if attempt >= DDL_RETRIES or not _lost_a_race(err):
                     raise
                 attempt += 1
                 logger.debug("schema change collided with another writer; retrying: %s", err.orig)
@@ -326,6 +331,18 @@ def _is_final(status: str | None) -> bool:
         return TaskStatus(status).final
     except ValueError:
         return True
+
+
+def _lost_a_race(err: DBAPIError) -> bool:
+    """Whether a failed schema change collided with another writer's (see ``_ddl``).
+
+    Other operational errors (a server that does not answer) are not
+    retried: they would only fail again, each after the connect timeout.
+    """
+    if not isinstance(err, OperationalError):
+        return True
+    orig = err.orig
+    return (getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)) == DEADLOCK
 
 
 def _reflect(conn: Connection, task_name: str) -> sa.Table | None:
