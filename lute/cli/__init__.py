@@ -37,6 +37,7 @@ COMMANDS: dict[str, str] = {
     "workflow": "lute.cli.workflow",
     "cancel": "lute.cli.cancel",
     "db": "lute.cli.db",
+    "ps": "lute.cli.ps",
 }
 """Sub-command name -> the module that registers it."""
 COMMAND_MODULES = tuple(dict.fromkeys(COMMANDS.values()))

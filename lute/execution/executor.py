@@ -34,6 +34,7 @@ from lute.config.loader import load_task_parameters
 from lute.config.models.base import TaskParameters
 from lute.core.analysis import DescribedAnalysis, TaskResult, TaskStatus
 from lute.core.exceptions import ConfigurationError
+from lute.core.names import check_name
 from lute.core.procinfo import process_start_ticks
 from lute.core.redaction import without_secrets
 from lute.elog.reporter import ElogReporter
@@ -232,7 +233,8 @@ class BaseExecutor(ExecutorExtensions):
         model = registry.parameter_model(self._task_name)
         params = load_task_parameters(path, self._task_name, model, known_tasks=registry.task_names)
         tcp_host(self._env)  # a bad IPC setting is bad input: refuse before any record
-        run_id = uuid.uuid4().hex
+        assigned = self._env.pop("LUTE_ASSIGNED_RUN_ID", None)  # a workflow runner's choice
+        run_id = uuid.uuid4().hex if assigned is None else check_name("run id", assigned)
         config = str(Path(path).resolve())
         work_dir = params.lute_config.work_dir
         logger.info(
