@@ -116,5 +116,5 @@ def _closure(workflow: Workflow, chosen: set[str], good: set[str]) -> set[str]:
             continue
         run.add(name)
         pending.update(workflow.descendants(name))
-        pending.update(parent for parent in workflow.nodes[name].parents if parent not in good)
+        pending.update(above for above in workflow.ancestors(name) if above not in good)
     return run
