@@ -17,6 +17,9 @@ from lute.config.loader import load_task_parameters
 from lute.managed_tasks import ManagedTask
 from lute.tasks import registry
 
+UNCUT = 10_000
+"""Sources are paths: shown whole."""
+
 
 def describe_run(name: str, managed: ManagedTask, config: str) -> str:
     """What ``lute run -t NAME -c CONFIG`` would run, as text.
@@ -38,14 +41,14 @@ def describe_run(name: str, managed: ManagedTask, config: str) -> str:
         f"managed task {name}: Task {managed.task_name}, Executor {managed.executor}",
         f"configuration {config}: valid",
         "",
-        format_table(["EXECUTOR SETTING", "VALUE", "FROM"], rows),
+        format_table(["EXECUTOR SETTING", "VALUE", "FROM"], rows, limit=UNCUT),
     ]
     if settings.sbatch:
         sbatch = [
             [f"--{key}", value, settings.sbatch_sources[key]]
             for key, value in settings.sbatch.items()
         ]
-        lines += ["", format_table(["SBATCH DEFAULT", "VALUE", "FROM"], sbatch)]
+        lines += ["", format_table(["SBATCH DEFAULT", "VALUE", "FROM"], sbatch, limit=UNCUT)]
     lines += ["", "dry run: nothing was started or recorded"]
     return "\n".join(lines)
 
