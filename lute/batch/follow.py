@@ -228,7 +228,7 @@ def _job_state(job: JobInfo, record: WorkflowRecord) -> tuple[NodeState, str | N
         return NodeState.RUNNING, None
     if job.state is JobState.UNKNOWN:
         return NodeState.UNKNOWN, "SLURM no longer knows the job and it left no run record"
-    if job.state is JobState.CANCELLED and job.start is None:
+    if job.state is JobState.CANCELLED:  # before lute ran in it: it left no run record
         return NodeState.NOT_RUN, job.reason
     if record.status == TaskStatus.CANCELLED.value:
         return NodeState.CANCELLED, f"job {job.state.value}"
