@@ -19,6 +19,7 @@ from workflow_helpers import submitted_jobs, workflow_id, write_dag
 from lute.batch.parse import JobState
 from lute.batch.slurm import job_status
 from tests.workflows.helpers import db_rows, status_rows
+from tests.workflows.test_local_runs import TWO_ROOTS, chain_config, counts
 
 SLEEP_THEN_TEST = {"task_name": "FaultTester", "next": [{"task_name": "Tester"}]}
 
@@ -138,3 +139,50 @@ def test_ps_lists_a_running_local_task_and_a_queued_job(slurm_env, work_dir, tmp
         runner.communicate(timeout=SYNC_TIMEOUT_S)
         if held.returncode == 0:
             run_lute(["cancel", held.stdout.strip()], slurm_env)
+
+
+def test_a_submitted_rerun_submits_only_the_failed_node_and_its_descendants(
+    slurm_env, work_dir, tmp_path
+):
+    dag = write_dag(tmp_path / "dag.yaml", TWO_ROOTS)
+    config = chain_config(tmp_path / "c.yaml", work_dir, fail=True)
+    done = run_lute(["workflow", "submit", str(dag), "-c", str(config)], slurm_env)
+    assert done.returncode == 0, done.stderr
+    wf_id = workflow_id(done.stdout)
+    wait_for("the jobs to end", jobs_ended(list(submitted_jobs(done.stderr).values())))
+    shown = status_rows(wf_id, work_dir, slurm_env)
+    assert shown["B"]["STATUS"] == "FAILED" and shown["C"]["STATUS"] == "CANCELLED (not run)"
+
+    chain_config(config, work_dir, fail=False)
+    again = run_lute(["workflow", "rerun", wf_id, "-c", str(config)], slurm_env)
+    assert again.returncode == 0, again.stderr
+    rerun_id = workflow_id(again.stdout)
+    jobs = submitted_jobs(again.stderr)
+    assert list(jobs) == ["B", "C"]  # submitted as the first run was: to SLURM
+    wait_for("the rerun's jobs to end", jobs_ended(list(jobs.values())))
+    assert counts(work_dir) == {"A": 1, "B": 2, "C": 1, "R": 1}
+    shown = status_rows(rerun_id, work_dir, slurm_env)
+    assert shown["C"]["STATUS"] == "COMPLETED" and shown["C"]["JOB"] == jobs["C"]
+    assert shown["A"]["STATUS"] == f"SKIPPED (done in {wf_id[:8]})"
+    [rerun] = db_rows(work_dir, "SELECT * FROM workflow_runs WHERE wf_id = ?", rerun_id)
+    assert (rerun["rerun_of"], rerun["mode"], rerun["status"]) == (wf_id, "slurm", "COMPLETED")
+
+
+def test_workflow_submit_runs_submits_one_workflow_run_per_run(slurm_env, work_dir, tmp_path):
+    dag = write_dag(tmp_path / "dag.yaml", {"task_name": "Tester"})
+    config = write_config(tmp_path / "c.yaml", {"Test": {}}, {"work_dir": str(work_dir), "run": ""})
+    args = ["workflow", "submit", str(dag), "-c", str(config), "--runs", "3-4", "--hold"]
+    done = run_lute(args, slurm_env)
+    assert done.returncode == 0, done.stderr
+    wf_ids = done.stdout.split()
+    assert len(wf_ids) == 2
+    scripts = sorted((work_dir / "slurm").glob("*.sh"))
+    assert {line for s in scripts for line in s.read_text().splitlines() if "RUN_NUM" in line} == {
+        "export RUN_NUM=3",
+        "export RUN_NUM=4",
+    }
+    for wf_id in wf_ids:
+        assert status_rows(wf_id, work_dir, slurm_env)["Tester"]["NOTE"] == "JobHeldUser"
+        cancel = run_lute(["workflow", "cancel", wf_id, "--work-dir", str(work_dir)], slurm_env)
+        assert "dropped 1 queued job(s) (Tester)" in cancel.stdout, cancel.stderr
+        assert status_rows(wf_id, work_dir, slurm_env)["Tester"]["STATUS"] == "CANCELLED (not run)"
