@@ -81,10 +81,9 @@ def cancel_workflow(
         before = slurm.cancel_job(node.slurm_job_id or "")
         if not before.state.final and before.state.value not in ("RUNNING", "COMPLETING"):
             dropped.append(node.name)
-    reason = f"cancelled by {_who()}"
-    store.finish(record.wf_id, TaskStatus.CANCELLED, reason)
+    # A job that was running keeps its row until its run (or SLURM) says how it ended.
     store.update_nodes(record.wf_id, {name: {"state": NodeState.NOT_RUN} for name in dropped})
-    store.mark_unstarted(record.wf_id, NodeState.NOT_RUN)
+    store.finish(record.wf_id, TaskStatus.CANCELLED, f"cancelled by {_who()}")
     stopped = [n.name for n in queued if n.name not in dropped]
     return CancelReport(record.wf_id, stopped=stopped, dropped=dropped)
 

@@ -142,12 +142,14 @@ def follow_workflow(store: WorkflowStore, wf_id: str, *, ask_slurm: bool = True)
         for node in nodes
     }
     _write_back(store, record, nodes, views)
-    status = TaskStatus(record.status) if record.final else TaskStatus.RUNNING
-    if not record.final and record.mode == SLURM and all(v.state.final for v in views.values()):
-        status = overall_status({name: view.state for name, view in views.items()})
-        if not store.finish(record.wf_id, status):
-            status = TaskStatus(store.get(record.wf_id).status)
-    return WorkflowView(store.get(record.wf_id) if status.final else record, views, status)
+    if record.final:
+        return WorkflowView(record, views, TaskStatus(record.status))
+    if record.mode == SLURM and all(view.state.final for view in views.values()):
+        # Nothing runs it but SLURM: the reader that sees it ended records so.
+        store.finish(record.wf_id, overall_status({n: v.state for n, v in views.items()}))
+        record = store.get(record.wf_id)
+        return WorkflowView(record, views, TaskStatus(record.status))
+    return WorkflowView(record, views, TaskStatus.RUNNING)
 
 
 def _link_jobs(store: WorkflowStore, nodes: list[NodeRecord]) -> list[NodeRecord]:

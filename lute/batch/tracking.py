@@ -16,7 +16,7 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -145,7 +145,7 @@ def start_workflow(store: WorkflowStore, start: WorkflowStart, wf_id: str | None
         store.add_workflow(record, nodes)
     except Exception as err:
         raise DatabaseError(f"cannot record the workflow run: {err}") from err
-    logger.info("workflow run %s of %s (%s)", wf_id, workflow.source, start.mode)
+    logger.info("workflow %s: %s (%s)", wf_id, workflow.source, start.mode)
     return wf_id
 
 
@@ -165,7 +165,7 @@ class WorkflowTracker:
         store: WorkflowStore,
         wf_id: str,
         run_ids: Mapping[str, str],
-        log_path: Any,
+        log_path: Callable[[str], Path],
         skipped: Mapping[str, Reused] | None = None,
     ) -> None:
         self._store = store
@@ -201,7 +201,7 @@ class WorkflowTracker:
             self._store.update_node(self._wf_id, name, **values)
         except Exception as err:
             logger.warning(
-                "could not record node %s of workflow run %s (%s); trying again at the end",
+                "could not record node %s of workflow %s (%s); trying again at the end",
                 name,
                 self._wf_id,
                 err,
@@ -217,7 +217,7 @@ class WorkflowTracker:
             self._store.update_nodes(self._wf_id, self._changes)
             self._store.finish(self._wf_id, status, reason)
         except Exception as err:
-            logger.error("could not record the end of workflow run %s: %s", self._wf_id, err)
+            logger.error("could not record the end of workflow %s: %s", self._wf_id, err)
             return False
         return True
 

@@ -154,7 +154,7 @@ def run_local(
     tracker.finish(status)
     if not display.tty:
         sys.stderr.write(display.table())
-    sys.stderr.write(f"node logs: {log_dir}\nworkflow run {wf_id}: {status.value}\n")
+    sys.stderr.write(f"node logs: {log_dir}\nworkflow {wf_id} ended {status.value}\n")
     return EXIT_OK if status is TaskStatus.COMPLETED else EXIT_TASK_FAILED
 
 

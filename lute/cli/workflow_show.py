@@ -186,7 +186,7 @@ def describe(view: WorkflowView) -> str:
             node.start_time,
             None if node.duration is None else f"{node.duration:.2f}",
             node.slurm_job_id,
-            node.reason or ("not valid" if node.valid is False else None),
+            node.reason or ("invalidated" if node.valid is False and node.state.done else None),
         ]
         for node in view.nodes.values()
     ]
@@ -210,10 +210,10 @@ def with_last_column(
 def _cancel(args: argparse.Namespace) -> int:
     report = cancel_workflow(_store(args), args.wf_id)
     if report.already_ended:
-        sys.stdout.write(f"workflow run {report.wf_id} had already ended\n")
+        sys.stdout.write(f"workflow {report.wf_id} had already ended\n")
         return EXIT_OK
     sys.stdout.write(
-        f"workflow run {report.wf_id} cancelled: stopped {len(report.stopped)} running"
+        f"workflow {report.wf_id} cancelled: stopped {len(report.stopped)} running"
         f" node(s) ({', '.join(report.stopped) or '-'}), dropped {len(report.dropped)}"
         f" queued job(s) ({', '.join(report.dropped) or '-'})\n"
     )

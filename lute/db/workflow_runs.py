@@ -289,7 +289,7 @@ class WorkflowStore:
             )
             if self.finish(record.wf_id, TaskStatus.FAILED, reason):
                 self.mark_unstarted(record.wf_id, NodeState.NOT_RUN)
-                logger.warning("workflow run %s: %s; recorded FAILED", record.wf_id, reason)
+                logger.warning("workflow %s: %s; recorded FAILED", record.wf_id, reason)
                 settled.append(record.wf_id)
         return settled
 
