@@ -20,7 +20,7 @@ from lute.core.analysis import TaskStatus
 from tests.workflows.helpers import db_rows, status_rows, workflow_header
 
 # Two roots: a chain whose middle node fails while the config says so, and a
-# node of its own that completes either way.
+# node of its own whose first attempt fails and which the DAG lets retry once.
 TWO_ROOTS = [
     {
         "task_name": "WriteTester",
@@ -29,7 +29,7 @@ TWO_ROOTS = [
             {"task_name": "Tester", "name": "B", "next": [{"task_name": "ReadTester", "name": "C"}]}
         ],
     },
-    {"task_name": "BinaryTester", "name": "R"},
+    {"task_name": "FaultTester", "name": "R", "retries": 1},
 ]
 
 
@@ -40,15 +40,19 @@ def chain_config(path, work_dir, fail: bool):
             "TestWriteOutput": {"num_lines": 2},
             "Test": {"loops": 1, "throw_error": fail},
             "TestReadOutput": {},
-            "TestBinary": {},
+            "Fault": {"mode": "fail_times", "fail_times": 1, "counter_file": str(work_dir / "n")},
         },
         {"work_dir": str(work_dir)},
     )
 
 
 def counts(work_dir):
-    tables = {"A": "TestWriteOutput", "B": "Test", "C": "TestReadOutput", "R": "TestBinary"}
-    return {node: len(task_rows(work_dir / "lute.db", table)) for node, table in tables.items()}
+    tables = {"A": "TestWriteOutput", "B": "Test", "C": "TestReadOutput", "R": "Fault"}
+    runs = {
+        node: {row["run_id"] for row in task_rows(work_dir / "lute.db", table)}
+        for node, table in tables.items()
+    }
+    return {node: len(ids) for node, ids in runs.items()}
 
 
 def test_failed_node_then_rerun_failed_runs_exactly_it_and_its_descendants(
@@ -69,6 +73,7 @@ def test_failed_node_then_rerun_failed_runs_exactly_it_and_its_descendants(
         "C": "CANCELLED (not run)",
     }
     assert shown["B"]["ATTEMPT"] == "1" and shown["C"]["RUN ID"] == "-"
+    assert shown["R"]["ATTEMPT"] == "2"  # the node's own retries reached its Executor
     assert shown["B"]["LOG"].endswith("/B.log")
     [workflow] = db_rows(work_dir, "SELECT * FROM workflow_runs")
     assert workflow["status"] == "FAILED" and workflow["end_time"] is not None
@@ -101,7 +106,8 @@ def test_failed_node_then_rerun_failed_runs_exactly_it_and_its_descendants(
     nothing = run_lute(["workflow", "rerun", rerun_id, "--work-dir", str(work_dir)], lute_env)
     assert nothing.returncode == 0 and nothing.stdout == ""
     assert "nothing to rerun" in nothing.stderr
-    listing = run_lute(["workflow", "list", "--work-dir", str(work_dir)], lute_env)
+    url = f"sqlite:///{work_dir / 'lute.db'}"
+    listing = run_lute(["workflow", "list", "--url", url], lute_env)
     assert [line.split()[0] for line in listing.stdout.splitlines()[2:]] == [rerun_id, wf_id]
 
 

@@ -144,7 +144,7 @@ def test_ps_lists_a_running_local_task_and_a_queued_job(slurm_env, work_dir, tmp
 def test_a_submitted_rerun_submits_only_the_failed_node_and_its_descendants(
     slurm_env, work_dir, tmp_path
 ):
-    dag = write_dag(tmp_path / "dag.yaml", TWO_ROOTS)
+    dag = write_dag(tmp_path / "dag.yaml", TWO_ROOTS[0])  # the chain A -> B -> C
     config = chain_config(tmp_path / "c.yaml", work_dir, fail=True)
     done = run_lute(["workflow", "submit", str(dag), "-c", str(config)], slurm_env)
     assert done.returncode == 0, done.stderr
@@ -160,7 +160,7 @@ def test_a_submitted_rerun_submits_only_the_failed_node_and_its_descendants(
     jobs = submitted_jobs(again.stderr)
     assert list(jobs) == ["B", "C"]  # submitted as the first run was: to SLURM
     wait_for("the rerun's jobs to end", jobs_ended(list(jobs.values())))
-    assert counts(work_dir) == {"A": 1, "B": 2, "C": 1, "R": 1}
+    assert counts(work_dir) == {"A": 1, "B": 2, "C": 1, "R": 0}
     shown = status_rows(rerun_id, work_dir, slurm_env)
     assert shown["C"]["STATUS"] == "COMPLETED" and shown["C"]["JOB"] == jobs["C"]
     assert shown["A"]["STATUS"] == f"SKIPPED (done in {wf_id[:8]})"
@@ -181,8 +181,9 @@ def test_workflow_submit_runs_submits_one_workflow_run_per_run(slurm_env, work_d
         "export RUN_NUM=3",
         "export RUN_NUM=4",
     }
+    shown = status_rows(wf_ids[0], work_dir, slurm_env)["Tester"]
+    assert (shown["STATUS"], shown["NOTE"]) == ("QUEUED", "JobHeldUser")
     for wf_id in wf_ids:
-        assert status_rows(wf_id, work_dir, slurm_env)["Tester"]["NOTE"] == "JobHeldUser"
         cancel = run_lute(["workflow", "cancel", wf_id, "--work-dir", str(work_dir)], slurm_env)
         assert "dropped 1 queued job(s) (Tester)" in cancel.stdout, cancel.stderr
-        assert status_rows(wf_id, work_dir, slurm_env)["Tester"]["STATUS"] == "CANCELLED (not run)"
+    assert status_rows(wf_ids[1], work_dir, slurm_env)["Tester"]["STATUS"] == "CANCELLED (not run)"
