@@ -33,13 +33,14 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError, ProgrammingError
 
 from lute.core.analysis import TaskStatus
 from lute.core.exceptions import UnknownNameError
 from lute.core.procinfo import process_start_ticks
 from lute.db.ddl import create_table
 from lute.db.engine import redacted, write_transaction
-from lute.db.schema import Database
+from lute.db.schema import DDL_RETRIES, Database
 from lute.db.workflow_records import NodeRecord, NodeState, RunState, WorkflowRecord
 
 logger = logging.getLogger(__name__)
@@ -111,11 +112,26 @@ class WorkflowStore:
             sa.UniqueConstraint("wf_id", "node", name="uq_workflow_nodes_wf_node"),
         )
         if create:
-            with write_transaction(self.engine) as conn:
-                create_table(conn, self.workflows)
-                create_table(conn, self.nodes)
+            self._create_tables()
         elif not self.exists():
             raise UnknownNameError(f"no workflow runs recorded in {redacted(database.url)}")
+
+    def _create_tables(self) -> None:
+        """Create the tables unless they exist.
+
+        On PostgreSQL two processes creating them at the same moment can
+        collide on the system catalogs even with ``IF NOT EXISTS``; the loser
+        simply tries again (as ``lute.db.schema`` does for its tables).
+        """
+        for attempt in range(1, DDL_RETRIES + 1):
+            try:
+                with write_transaction(self.engine) as conn:
+                    create_table(conn, self.workflows)
+                    create_table(conn, self.nodes)
+                return
+            except (IntegrityError, ProgrammingError):
+                if attempt == DDL_RETRIES:
+                    raise
 
     def exists(self) -> bool:
         """Whether any workflow was ever recorded in this database."""
