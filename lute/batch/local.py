@@ -27,11 +27,9 @@ from lute.config.executor_settings import ENV_NODE_SETTINGS
 from lute.core.analysis import TaskStatus
 from lute.core.exceptions import ConfigurationError
 from lute.core.names import check_inside
+from lute.execution.control import ENV_ASSIGNED_RUN_ID
 
 logger = logging.getLogger(__name__)
-
-ENV_ASSIGNED_RUN_ID = "LUTE_ASSIGNED_RUN_ID"
-"""Read by the Executor: the run id to record a node's run under."""
 
 StatusCallback = Callable[[str, TaskStatus], None]
 

@@ -25,7 +25,6 @@ import subprocess
 import sys
 import time
 import traceback
-import uuid
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -34,11 +33,10 @@ from lute.config.loader import load_task_parameters
 from lute.config.models.base import TaskParameters
 from lute.core.analysis import DescribedAnalysis, TaskResult, TaskStatus
 from lute.core.exceptions import ConfigurationError
-from lute.core.names import check_name
 from lute.core.procinfo import process_start_ticks
 from lute.core.redaction import without_secrets
 from lute.elog.reporter import ElogReporter
-from lute.execution.control import RunAdvert
+from lute.execution.control import RunAdvert, take_run_id
 from lute.execution.description import describe_executor, rebuild_executor
 from lute.execution.hooks import ExecutorExtensions, Hook, Tasklet
 from lute.execution.outcome import decide_outcome, new_attempt, track_message
@@ -233,8 +231,7 @@ class BaseExecutor(ExecutorExtensions):
         model = registry.parameter_model(self._task_name)
         params = load_task_parameters(path, self._task_name, model, known_tasks=registry.task_names)
         tcp_host(self._env)  # a bad IPC setting is bad input: refuse before any record
-        assigned = self._env.pop("LUTE_ASSIGNED_RUN_ID", None)  # a workflow runner's choice
-        run_id = uuid.uuid4().hex if assigned is None else check_name("run id", assigned)
+        run_id = take_run_id(self._env)
         config = str(Path(path).resolve())
         work_dir = params.lute_config.work_dir
         logger.info(
