@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 from conftest import run_lute, task_rows, write_config
 from faultkit import SYNC_TIMEOUT_S, Fifo, release
@@ -128,9 +129,14 @@ def test_status_shows_a_node_settled_after_its_executor_was_killed(lute_env, wor
         stderr=subprocess.PIPE,
         text=True,
     )
-    ready.read_line()
+    [task_pid] = [int(pid) for pid in ready.read_line().split()]
     ready.close()
     [run] = db_rows(work_dir, "SELECT * FROM runs")
+    task_env = Path(f"/proc/{task_pid}/environ").read_bytes().split(b"\0")
+    assert f"LUTE_RUN_ID={run['run_id']}".encode() in task_env
+    assert not any(
+        item.startswith(b"LUTE_ASSIGNED_RUN_ID=") for item in task_env
+    )  # ...not passed on
     os.kill(run["executor_pid"], signal.SIGKILL)  # the node's Executor, as the OOM killer would
     out, _ = runner.communicate(timeout=SYNC_TIMEOUT_S)
     assert runner.returncode == 1
