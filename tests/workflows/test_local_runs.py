@@ -133,10 +133,9 @@ def test_status_shows_a_node_settled_after_its_executor_was_killed(lute_env, wor
     ready.close()
     [run] = db_rows(work_dir, "SELECT * FROM runs")
     task_env = Path(f"/proc/{task_pid}/environ").read_bytes().split(b"\0")
+    # The Task runs under the run id its workflow chose, and does not inherit the choice.
     assert f"LUTE_RUN_ID={run['run_id']}".encode() in task_env
-    assert not any(
-        item.startswith(b"LUTE_ASSIGNED_RUN_ID=") for item in task_env
-    )  # ...not passed on
+    assert not any(item.startswith(b"LUTE_ASSIGNED_RUN_ID=") for item in task_env)
     os.kill(run["executor_pid"], signal.SIGKILL)  # the node's Executor, as the OOM killer would
     out, _ = runner.communicate(timeout=SYNC_TIMEOUT_S)
     assert runner.returncode == 1
