@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from lute.config.executor_settings import ExecutorSettings, resolve_executor_settings
 from lute.core import plugins
 from lute.core.exceptions import ConfigurationError
 from lute.tasks.environment import ProgramEnvironment
@@ -67,11 +68,32 @@ class ManagedTask:
         except TypeError as err:
             raise ConfigurationError(f"managed task {name}: {err}") from err
 
-    def build(self) -> BaseExecutor:
-        """A new Executor, ready to ``execute_task``."""
+    def settings(self, config: str) -> ExecutorSettings:
+        """This managed task's Executor settings for ``config``, with their sources.
+
+        Raises:
+            ConfigurationError: See ``resolve_executor_settings``.
+        """
+        return resolve_executor_settings(config, self.task_name, self.options)
+
+    def build(self, config: str | None = None) -> BaseExecutor:
+        """A new Executor, ready to ``execute_task``.
+
+        Args:
+            config: The configuration it will run. When given, the site
+                file's, the Task's ``lute_executor`` and a workflow node's
+                settings are merged with this managed task's options, in the
+                order of ``lute.config.executor_settings``.
+
+        Raises:
+            ConfigurationError: A setting is unknown or invalid.
+        """
         from lute.execution.plugins import executor_class  # noqa: PLC0415 (keep lookups lazy)
 
-        executor = executor_class(self.executor)(self.task_name, **self.options)
+        options = dict(self.options)
+        if config is not None:
+            options.update(self.settings(config).options)
+        executor = executor_class(self.executor)(self.task_name, **options)
         if self.program_env is not None:
             executor.update_environment(self.program_env.task_variables())
         return executor

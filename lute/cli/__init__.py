@@ -41,6 +41,7 @@ COMMANDS: dict[str, str] = {
     "cancel": "lute.cli.cancel",
     "db": "lute.cli.db",
     "watch": "lute.cli.watch",
+    "ps": "lute.cli.ps",
 }
 """Sub-command name -> the module that registers it."""
 COMMAND_MODULES = tuple(dict.fromkeys(COMMANDS.values()))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 
-from lute.cli import debug
+from lute.cli import debug, dry_run
 from lute.core.exit_codes import EXIT_NOT_RECORDED, EXIT_OK, EXIT_TASK_FAILED
 from lute.managed_tasks import get_managed_task
 
@@ -19,18 +19,26 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     run = commands.add_parser("run", help="run one managed task here and now")
     run.add_argument("-t", "--taskname", required=True, help="managed task, e.g. Tester")
     run.add_argument("-c", "--config", required=True, help="YAML configuration file")
+    run.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="check everything and show each Executor setting and its source; run nothing",
+    )
     run.set_defaults(handler=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
     managed = get_managed_task(args.taskname)
+    if args.dry_run:
+        print(dry_run.describe_run(args.taskname, managed, args.config))
+        return EXIT_OK
     if debug.requested(debug.ENV_EXIT_AT_YAML):
         debug.exit_at_yaml(managed, args.config)
         return EXIT_OK
     if debug.requested(debug.ENV_BEFORE_TPP_EXEC) and debug.is_third_party(managed):
         debug.before_exec(managed, args.config)
         return EXIT_OK
-    executor = managed.build()
+    executor = managed.build(args.config)
     status = executor.execute_task(args.config)
     if executor.records_lost:
         # Its own log said where the record was refused; without the record,

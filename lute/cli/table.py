@@ -26,9 +26,15 @@ def cell(value: Any, limit: int = MAX_CELL) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def format_table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
-    """Left-aligned columns under a header line and a rule, two spaces apart."""
-    cells = [[cell(value) for value in row] for row in rows]
+def format_table(
+    headers: Sequence[str], rows: Iterable[Sequence[Any]], limit: int = MAX_CELL
+) -> str:
+    """Left-aligned columns under a header line and a rule, two spaces apart.
+
+    Cells longer than ``limit`` are cut; pass a larger one for values that
+    are there to be copied (paths).
+    """
+    cells = [[cell(value, limit) for value in row] for row in rows]
     widths = [len(header) for header in headers]
     for row in cells:
         widths = [max(width, len(text)) for width, text in zip(widths, row, strict=True)]

@@ -23,6 +23,7 @@ import os
 import signal
 import socket
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,24 @@ from lute.tasks.registry import unknown_name
 logger = logging.getLogger(__name__)
 
 RUNS_DIR = "runs"
+ENV_ASSIGNED_RUN_ID = "LUTE_ASSIGNED_RUN_ID"
+"""Set by a workflow runner: the run id a node's run is to be recorded under."""
+
+
+def take_run_id(env: dict[str, str]) -> str:
+    """A new run id, or the one a workflow runner chose for this run.
+
+    A local workflow names each node's run before it starts
+    (``$LUTE_ASSIGNED_RUN_ID``), so it can follow and cancel the node by it.
+    The assignment is removed from ``env``, the environment the Task will
+    inherit, so a ``lute run`` the Task itself starts cannot reuse it.
+
+    Raises:
+        ConfigurationError: The assigned id is not a plain name (it names
+            the run's log directory and run file).
+    """
+    assigned = env.pop(ENV_ASSIGNED_RUN_ID, None)
+    return uuid.uuid4().hex if assigned is None else check_name("run id", assigned)
 
 
 def run_file(work_dir: str | os.PathLike[str], run_id: str) -> Path:

@@ -25,7 +25,6 @@ import subprocess
 import sys
 import time
 import traceback
-import uuid
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -38,7 +37,7 @@ from lute.core.procinfo import process_start_ticks
 from lute.core.redaction import without_secrets
 from lute.db.location import check_target
 from lute.elog.reporter import ElogReporter
-from lute.execution.control import RunAdvert
+from lute.execution.control import RunAdvert, take_run_id
 from lute.execution.description import describe_executor, rebuild_executor
 from lute.execution.hooks import ExecutorExtensions, Hook, Tasklet
 from lute.execution.outcome import decide_outcome, new_attempt, track_message
@@ -235,7 +234,7 @@ class BaseExecutor(ExecutorExtensions):
         params = load_task_parameters(path, self._task_name, model, known_tasks=registry.task_names)
         socket_options(self._env)  # a bad IPC setting is bad input: refuse before any record
         check_target(params.lute_config.work_dir, params.lute_config.db_url, path)  # likewise
-        run_id = uuid.uuid4().hex
+        run_id = take_run_id(self._env)
         config = str(Path(path).resolve())
         work_dir = params.lute_config.work_dir
         logger.info(
