@@ -7,7 +7,15 @@ import shlex
 from pathlib import Path
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, computed_field, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    computed_field,
+    field_validator,
+    model_validator,
+)
 
 from lute.config.models.command import build_command
 from lute.core.workdir import (  # noqa: F401 (the constants are re-exported from here)
@@ -21,10 +29,12 @@ class AnalysisHeader(BaseModel):
     """The first YAML document: settings shared by every Task of a config.
 
     ``experiment`` and ``run`` fall back to the ``EXPERIMENT`` and ``RUN_NUM``
-    environment variables, which the facility's job system sets.
+    environment variables, which the facility's job system sets. The job
+    system (ARP) writes ``RUN_NUM`` as ``<run>_<time>``; the run is the
+    number before the first ``_``, as in LUTE.
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", coerce_numbers_to_str=True)
 
     title: str = "LUTE Task Configuration"
     experiment: str = ""
@@ -50,17 +60,34 @@ class AnalysisHeader(BaseModel):
             if not data.get("experiment"):
                 data["experiment"] = os.environ.get("EXPERIMENT", "")
             if data.get("run") in (None, ""):
-                data["run"] = os.environ.get("RUN_NUM", "")
+                data["run"] = run_from_job_system(os.environ.get("RUN_NUM", ""))
             if not data.get("work_dir"):
                 data["work_dir"] = default_work_dir()
             if isinstance(data.get("date"), (int, float)) or hasattr(data.get("date"), "isoformat"):
                 data["date"] = str(data["date"])
         return data
 
+    @field_validator("run")
+    @classmethod
+    def _run_number(cls, run: int | str) -> int | str:
+        """``"12"`` (as ``run: "{{ $RUN }}"`` gives) is the run 12; ``"0012"`` stays text."""
+        if isinstance(run, str) and run.isascii() and run.isdigit() and str(int(run)) == run:
+            return int(run)
+        return run
+
     @model_validator(mode="after")
     def _absolute_work_dir(self) -> AnalysisHeader:
         self.work_dir = str(Path(self.work_dir).expanduser().resolve())
         return self
+
+
+def run_from_job_system(value: str) -> int | str:
+    """The run number in ``RUN_NUM``: ``12`` from ``12`` or from ARP's ``12_2024-05-01T00:00:00``.
+
+    Anything else is returned as it is, and the header keeps it as text.
+    """
+    head = value.split("_", 1)[0]
+    return int(head) if head.isdigit() and head.isascii() else value
 
 
 class TaskParameters(BaseModel):
@@ -72,7 +99,7 @@ class TaskParameters(BaseModel):
     result combines several parameters.
     """
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, coerce_numbers_to_str=True)
 
     impl_schemas: ClassVar[str | None] = None
     """Schemas the result follows, copied to ``TaskResult.impl_schemas``."""
