@@ -4,7 +4,9 @@ A managed task pairs a Task (a verb: ``Test``) with the Executor class and
 options that run it. Executors are built on demand, so looking up one managed
 task imports nothing else. Installed packages add managed tasks through the
 ``lute.managed_tasks`` entry points (see ``lute.core.plugins``); a built-in name
-always wins.
+always wins. An entry point may also name an Executor object, as LUTE's
+``managed_tasks.py`` declares them (``Tester: Executor = Executor("Test")``,
+with its tasklets and environment changes made at import).
 """
 
 from __future__ import annotations
@@ -37,6 +39,8 @@ class ManagedTask:
         program_env: For third-party Tasks: the software environment the
             program runs in (a setup script to source, variables, PATH
             edits). The Task process itself keeps lute's environment.
+        prebuilt: An Executor made by a plugin (LUTE's style); ``build``
+            returns it as it is.
     """
 
     task_name: str
@@ -44,20 +48,31 @@ class ManagedTask:
     options: dict[str, Any] = field(default_factory=dict)
     description: str = ""
     program_env: ProgramEnvironment | None = None
+    prebuilt: BaseExecutor | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def from_spec(cls, name: str, spec: Any) -> ManagedTask:
-        """A ManagedTask from a plugin: an instance, or a dict of the fields.
+        """A ManagedTask from a plugin: an instance, a dict of the fields, or an Executor.
 
         Raises:
-            ConfigurationError: ``spec`` is neither, or its fields are wrong.
+            ConfigurationError: ``spec`` is none of these, or its fields are wrong.
         """
         if isinstance(spec, ManagedTask):
             return spec
+        from lute.execution.executor import BaseExecutor  # noqa: PLC0415 (the plugin imported it)
+
+        if isinstance(spec, BaseExecutor):
+            kind = type(spec)
+            return cls(
+                spec.task_name,
+                executor=f"{kind.__module__}:{kind.__qualname__}",
+                description=f"{kind.__name__} for {spec.task_name} (declared as an object)",
+                prebuilt=spec,
+            )
         if not isinstance(spec, Mapping):
             raise ConfigurationError(
-                f"managed task {name}: expected a ManagedTask or a dict of its fields,"
-                f" got {type(spec).__name__}"
+                f"managed task {name}: expected a ManagedTask, a dict of its fields or an"
+                f" Executor, got {type(spec).__name__}"
             )
         fields = dict(spec)
         try:
@@ -68,7 +83,9 @@ class ManagedTask:
             raise ConfigurationError(f"managed task {name}: {err}") from err
 
     def build(self) -> BaseExecutor:
-        """A new Executor, ready to ``execute_task``."""
+        """A new Executor, ready to ``execute_task`` (or the plugin's own object)."""
+        if self.prebuilt is not None:
+            return self.prebuilt
         from lute.execution.plugins import executor_class  # noqa: PLC0415 (keep lookups lazy)
 
         executor = executor_class(self.executor)(self.task_name, **self.options)

@@ -67,6 +67,7 @@ COMPATIBILITY: dict[str, dict[str, str]] = {
     "lute.execution.executor": {
         "Executor": "lute.execution.executor",
         "BaseExecutor": "lute.execution.executor",
+        "MPIExecutor": "lute.execution.mpi",
     },
     "lute.managed_tasks": {"ManagedTask": "lute.managed_tasks"},
     "lute.io.db": {"read_latest_db_entry": "lute.db.latest", "store_run": "lute.db.store"},

@@ -18,6 +18,7 @@ from pydantic import (
 )
 
 from lute.config.models.command import build_command
+from lute.config.models.lute_style import LuteConfig, ParametersMetaclass, ThirdPartyLuteConfig
 from lute.core.workdir import (  # noqa: F401 (the constants are re-exported from here)
     DEFAULT_WORK_DIR,
     ENV_WORK_DIR,
@@ -90,7 +91,7 @@ def run_from_job_system(value: str) -> int | str:
     return int(head) if head.isdigit() and head.isascii() else value
 
 
-class TaskParameters(BaseModel):
+class TaskParameters(BaseModel, metaclass=ParametersMetaclass):
     """Parameters of a first-party Task: unknown keys are errors.
 
     A model may name its result in one of two ways, read by the Executor when
@@ -103,6 +104,9 @@ class TaskParameters(BaseModel):
 
     impl_schemas: ClassVar[str | None] = None
     """Schemas the result follows, copied to ``TaskResult.impl_schemas``."""
+    declares_lute_config: ClassVar[bool] = False
+    """Whether the model (or a base) has a LUTE-style inner ``Config``, whose
+    ``set_result`` then decides whether the parameters name the result."""
 
     lute_config: AnalysisHeader
     _result_from_params: Any = PrivateAttr(default=None)
@@ -111,6 +115,12 @@ class TaskParameters(BaseModel):
         """The result these parameters declare, or ``None`` if they declare none."""
         if self._result_from_params is not None:
             return self._result_from_params
+        if self.declares_lute_config:
+            config = type(self).Config
+            if not config.set_result:
+                return None
+            if config.result_from_params not in (None, ""):
+                return config.result_from_params
         for name, info in type(self).model_fields.items():
             extra = info.json_schema_extra
             if isinstance(extra, dict) and extra.get("is_result") is True:
@@ -181,3 +191,8 @@ class ThirdPartyParameters(TaskParameters):
     def template_context(self) -> dict[str, Any]:
         """Variables a config template sees: every parameter and ``lute_config``."""
         return self.model_dump(mode="json", exclude={"lute_template_cfg", "lute_command"})
+
+
+TaskParameters.Config = LuteConfig  # type: ignore[attr-defined]
+ThirdPartyParameters.Config = ThirdPartyLuteConfig  # type: ignore[attr-defined]
+"""What a LUTE model's ``class Config(TaskParameters.Config)`` derives from."""

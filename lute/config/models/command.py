@@ -6,8 +6,9 @@ record (which stores the command) and the Task all use the same function.
 
 Per field, ``json_schema_extra`` keys control the form:
 
-* ``flag_type``: ``"-"``, ``"--"`` or ``""`` (no dashes). Default: ``"-"``
-  for one-letter names, ``"--"`` otherwise.
+* ``flag_type``: ``"-"``, ``"--"``, or ``""`` for a positional argument
+  (the value alone, where the field is declared), as in LUTE. Default:
+  ``"-"`` for one-letter names, ``"--"`` otherwise.
 * ``rename_param``: the flag's name when it differs from the field's.
 * ``use_eq``: ``--name=value`` (or ``-n=value``) instead of two arguments.
   A model sets the default for all its fields with the class variables
@@ -89,6 +90,8 @@ def build_command(params: ThirdPartyParameters) -> list[str]:
         index = positional_index(name)
         if index is not None:
             positional.append((index, rendered))
+        elif field_options(type(params), name).get("flag_type") == "":
+            flags.extend(rendered)
         else:
             flags.extend(_flag_arguments(type(params), name, value, rendered))
     args = [arg for _, group in sorted(positional, key=lambda item: item[0]) for arg in group]
@@ -104,6 +107,8 @@ def command_form(model: type[ThirdPartyParameters], name: str) -> str:
     index = positional_index(name)
     if index is not None:
         return f"positional argument {index}"
+    if field_options(model, name).get("flag_type") == "":
+        return "positional argument, where the field is declared"
     annotation = model.model_fields[name].annotation
     value: Any = True if annotation is bool else "VALUE"
     return " ".join(_flag_arguments(model, name, value, ["VALUE"]))

@@ -201,7 +201,7 @@ class TestThirdPartyParameters(ThirdPartyParameters):
         None, description="Long name, one dash: -geom FILE.", json_schema_extra={"flag_type": "-"}
     )
     mode: str | None = Field(
-        None, description="No dashes: mode VALUE.", json_schema_extra={"flag_type": ""}
+        None, description="Positional, in field order: VALUE.", json_schema_extra={"flag_type": ""}
     )
     verbose: bool = Field(False, description="Switch: --verbose when true.")
     threads: int | None = Field(
