@@ -12,9 +12,11 @@ Only its entry points are lute's.
 from __future__ import annotations
 
 import json
+import os
 import shlex
 from pathlib import Path
 
+import pytest
 from conftest import run_lute, run_python, task_rows, write_config
 from programs import ARGV_PRINTER, tagged_lines, write_program
 
@@ -67,3 +69,52 @@ def test_mpi_executor_objects_are_managed_tasks(lute_style_env):
     done = run_python(["-c", probe], lute_style_env)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["MPIExecutor", "RunTask", "True"]
+
+
+class _Channel:
+    def __init__(self) -> None:
+        self.sent: list = []
+
+    def write(self, msg) -> None:
+        self.sent.append(msg)
+
+    def close(self) -> None:
+        pass
+
+
+def test_config_run_directory_is_where_the_task_runs(tmp_path, monkeypatch):
+    from lute.io.models.base import TaskParameters
+    from lute.tasks.base import build_task
+    from lute.tasks.task import Task
+
+    monkeypatch.chdir(tmp_path)
+    run_here = tmp_path / "run_here"
+    run_here.mkdir()
+
+    class WhereParameters(TaskParameters):
+        class Config(TaskParameters.Config):
+            run_directory = str(run_here)
+
+    class Where(Task):
+        def __init__(self, *, params) -> None:
+            super().__init__(params=params)
+
+        def _run(self) -> None:
+            self._result.payload = os.getcwd()
+
+    task = build_task(Where, WhereParameters(lute_config={"work_dir": str(tmp_path)}), "Where")
+    task._channel = channel = _Channel()
+    task.run()
+    assert channel.sent[-1].contents.payload == str(run_here)
+    assert task.name == "Where"
+
+
+def test_tasklet_arguments_keep_types_and_unknown_names_are_errors(tmp_path):
+    from lute.config.models.tests import TestParameters as TParams
+    from lute.core.exceptions import ConfigurationError
+    from lute.execution.hooks import fill_arguments
+
+    params = TParams(lute_config={"work_dir": str(tmp_path), "run": 7}, loops=4)
+    assert fill_arguments(("{{ loops }}", "r{{ lute_config.run }}", 3), params) == (4, "r7", 3)
+    with pytest.raises(ConfigurationError, match="no parameter 'nope'"):
+        fill_arguments(("{{ nope }}",), params)
