@@ -6,7 +6,10 @@ handler returns the exit status. Only the module of the sub-command being
 run is imported (``lute run`` need not import SQLAlchemy or the SLURM code
 before its Task starts); ``lute --help`` imports them all. Exit status: 0
 when the Task completed, 1 when it ended in any other state, 2 for invalid
-input (configuration, names, arguments). A sub-command that hands unknown
+input or an unusable environment (configuration, names, arguments, a work
+dir or database URL that cannot be used, a file that cannot be written), 3
+when a Task ran but its record could be stored nowhere. Errors lute expects
+are one line saying what and where; ``--debug`` adds the traceback. A sub-command that hands unknown
 options on to another program (``sbatch``) sets the default
 ``pass_through=[]``; unknown options are then stored there instead of being
 an error.
@@ -115,10 +118,18 @@ def main(argv: list[str] | None = None) -> int:
     _configure_logging(args.verbose, args.debug)
     try:
         return args.handler(args)
-    except ConfigurationError as err:
+    except (LuteError, OSError) as err:
+        status = _report(err)
+        logger.debug("the error above, in full:", exc_info=True)
+        return status
+
+
+def _report(err: LuteError | OSError) -> int:
+    """Log an error lute expects in as few lines as it has; return the exit status."""
+    if isinstance(err, ConfigurationError):
         for line in str(err).splitlines():
             logger.error("%s", line)
         return EXIT_BAD_INPUT
-    except LuteError as err:
-        logger.error("%s", err)
-        return EXIT_TASK_FAILED
+    logger.error("%s", err)
+    # An OSError is the environment refusing: a path, a permission, a full disk.
+    return EXIT_BAD_INPUT if isinstance(err, OSError) else EXIT_TASK_FAILED

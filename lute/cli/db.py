@@ -3,7 +3,9 @@
 The database is found as a run would find it: ``--url``, else
 ``$LUTE_DB_URL``, else the config header's ``db_url`` (``-c CONFIG``), else
 ``lute.db`` in the work dir (``--work-dir``, the header's ``work_dir``,
-``$LUTE_WORK_DIR`` or ``./lute_work``). Times are shown in UTC.
+``$LUTE_WORK_DIR`` or ``./lute_work``). A URL no installed driver can use,
+or a work dir that is not a directory, is refused in one line naming the
+setting (exit status 2). Times are shown in UTC.
 """
 
 from __future__ import annotations
@@ -23,7 +25,9 @@ from lute.core.exceptions import ConfigurationError
 from lute.core.exit_codes import EXIT_OK, EXIT_TASK_FAILED
 from lute.core.files import PRIVATE, write_atomically
 from lute.db import results
-from lute.db.engine import database_url
+from lute.db.engine import check_url, database_url
+from lute.db.fallback import fallback_dir
+from lute.db.location import check_work_dir, url_origin
 from lute.db.schema import Database
 from lute.db.store import spool_dir, sync_spool
 
@@ -81,7 +85,12 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 
 def _locate(args: argparse.Namespace) -> tuple[str, str]:
-    """The database URL and the work dir these arguments name."""
+    """The database URL and the work dir these arguments name, both checked.
+
+    Raises:
+        ConfigurationError: The work dir is not a directory, or no installed
+            driver can use the URL; the message names the setting.
+    """
     header = AnalysisHeader()
     if args.config:
         document, _tasks = load_documents(args.config)
@@ -91,7 +100,10 @@ def _locate(args: argparse.Namespace) -> tuple[str, str]:
         except ValueError as err:
             raise ConfigurationError(f"{args.config}: invalid header: {err}") from err
     work_dir = args.work_dir or header.work_dir
-    return args.url or database_url(work_dir, header.db_url), work_dir
+    check_work_dir(work_dir, writable=False)
+    url = args.url or database_url(work_dir, header.db_url)
+    check_url(url, "--url" if args.url else url_origin(header.db_url, args.config))
+    return url, work_dir
 
 
 def _database(args: argparse.Namespace) -> Database:
@@ -208,9 +220,11 @@ def _export(args: argparse.Namespace) -> int:
 def _sync(args: argparse.Namespace) -> int:
     url, work_dir = _locate(args)
     report = sync_spool(url, work_dir)
+    others = f", {report.elsewhere} for other databases" if report.elsewhere else ""
     print(
         f"landed {len(report.landed)}, already recorded {len(report.already_recorded)}, "
-        f"failed {len(report.failed)} (spool: {spool_dir(work_dir)})"
+        f"failed {len(report.failed)} (spool: {spool_dir(work_dir)}; "
+        f"fallback spool: {fallback_dir()}{others})"
     )
     for path, reason in report.failed:
         print(f"  {path}: {reason}")

@@ -1,11 +1,16 @@
-"""``lute run``: run one managed task here and now."""
+"""``lute run``: run one managed task here and now.
+
+Exit status: 0 when the Task completed, 1 when it ended otherwise, 2 when
+its input or environment was refused before it ran, 3 when it ran but its
+record could be stored nowhere (see ``lute.core.exit_codes``).
+"""
 
 from __future__ import annotations
 
 import argparse
 
 from lute.cli import debug
-from lute.core.exit_codes import EXIT_OK, EXIT_TASK_FAILED
+from lute.core.exit_codes import EXIT_NOT_RECORDED, EXIT_OK, EXIT_TASK_FAILED
 from lute.managed_tasks import get_managed_task
 
 
@@ -27,4 +32,8 @@ def _run(args: argparse.Namespace) -> int:
         return EXIT_OK
     executor = managed.build()
     status = executor.execute_task(args.config)
+    if executor.records_lost:
+        # Its own log said where the record was refused; without the record,
+        # even a failure could not be told from the database.
+        return EXIT_NOT_RECORDED
     return EXIT_OK if status.successful else EXIT_TASK_FAILED

@@ -35,7 +35,7 @@ from lute.db.records import (
     HEADER_FIELDS,
     RESULT_COLUMNS,
     is_parameter_column,
-    lookup_column,
+    lookup_columns,
     parameter_name,
 )
 from lute.db.schema import Database, open_database
@@ -259,24 +259,25 @@ def parameter_history(
     """
     check_task(database, task)
     table = database.task_table(task, refresh=True)
-    column = lookup_column(param)
-    if table is None or column not in table.c:
-        columns = table.c if table is not None else []
-        known = [parameter_name(c.name) for c in columns if is_parameter_column(c.name)]
+    columns = [] if table is None else lookup_columns(param, table.c.keys())
+    if table is None or not columns:
+        present = table.c.keys() if table is not None else []
+        known = {parameter_name(c) for c in present if is_parameter_column(c)}
         raise UnknownNameError(
             f"Task {task!r} has no parameter {param!r}; it has: "
             f"{', '.join(sorted(known) + list(RESULT_COLUMNS))}"
         )
     runs = database.runs
+    labels = [f"lute_value_{index}" for index in range(len(columns))]
     query = (
-        sa.select(runs, table.c[column].label("lute_value"))
+        sa.select(runs, *(table.c[c].label(n) for c, n in zip(columns, labels, strict=True)))
         .join(table, sa.and_(runs.c.task_row_id == table.c.id, runs.c.task_name == task))
         .order_by(*_newest_first(runs))
     )
     if valid_only:
         query = query.where(runs.c.valid_flag == 1)
     with database.engine.connect() as conn:
-        return [(_summary(row), row.lute_value) for row in conn.execute(query)]
+        return [(_summary(row), _filled(row, labels)) for row in conn.execute(query)]
 
 
 def invalidate_run(
@@ -390,6 +391,11 @@ def _summary(row: Row[Any]) -> RunSummary:
         experiment=row.experiment,
         run=row.run,
     )
+
+
+def _filled(row: Row[Any], labels: Sequence[str]) -> Any:
+    """The value in whichever of ``labels`` the row fills (see ``lookup_columns``)."""
+    return next((row._mapping[n] for n in labels if row._mapping[n] is not None), None)
 
 
 def _newest_first(runs: sa.Table) -> tuple[sa.UnaryExpression[Any], ...]:

@@ -36,6 +36,7 @@ from lute.core.analysis import DescribedAnalysis, TaskResult, TaskStatus
 from lute.core.exceptions import ConfigurationError
 from lute.core.procinfo import process_start_ticks
 from lute.core.redaction import without_secrets
+from lute.db.location import check_target
 from lute.elog.reporter import ElogReporter
 from lute.execution.control import RunAdvert
 from lute.execution.description import describe_executor, rebuild_executor
@@ -129,6 +130,7 @@ class BaseExecutor(ExecutorExtensions):
         self._env = without_secrets(self._env)
         self._analysis_desc = DescribedAnalysis(task_result=TaskResult(task_name))
         self._socket_path: str | None = None
+        self.records_lost = 0  # final records stored nowhere: lute run exits 3
         self.add_default_hooks()
 
     @property
@@ -232,6 +234,7 @@ class BaseExecutor(ExecutorExtensions):
         model = registry.parameter_model(self._task_name)
         params = load_task_parameters(path, self._task_name, model, known_tasks=registry.task_names)
         socket_options(self._env)  # a bad IPC setting is bad input: refuse before any record
+        check_target(params.lute_config.work_dir, params.lute_config.db_url, path)  # likewise
         run_id = uuid.uuid4().hex
         config = str(Path(path).resolve())
         work_dir = params.lute_config.work_dir
@@ -456,9 +459,9 @@ class BaseExecutor(ExecutorExtensions):
     def _store_configuration(self) -> None:
         """Record the run, when its process starts and when it ends.
 
-        If the database refuses it, it is spooled in the work dir. A record
-        written at the start means a run is never missing from the database,
-        even if this Executor is killed before it can write the end.
+        If the database refuses it, it is spooled (see ``lute.db.store``). A
+        record written at the start means a run is never missing from the
+        database, even if this Executor is killed before it can write the end.
         """
         # SQLAlchemy takes ~100 ms to import: the first record is written just
         # after the Task process started, so that overlaps the Task's start-up.
@@ -466,10 +469,8 @@ class BaseExecutor(ExecutorExtensions):
 
         config = self._analysis_desc.task_parameters.lute_config
         url = database_url(config.work_dir, config.db_url)
-        try:
-            store_run(self._analysis_desc, url, config.work_dir)
-        except Exception:
-            self._record_executor_error("could not record the run, nor spool it")
+        stored = store_run(self._analysis_desc, url, config.work_dir).stored  # never raises
+        self.records_lost += not stored and self._analysis_desc.task_result.task_status.final
 
     def _task_entry(self) -> list[str]:
         """Arguments that start the Task side: ``subprocess_task.py`` if present."""
