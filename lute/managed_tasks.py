@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lute.core import plugins
@@ -24,6 +25,13 @@ if TYPE_CHECKING:
     from lute.execution.executor import BaseExecutor
 
 DEFAULT_EXECUTOR = "lute.execution.executor:Executor"
+
+_TOOLS = "/sdf/group/lcls/ds/tools"
+_CCP4_SETUP = f"{_TOOLS}/ccp4-8.0/bin/ccp4.setup-sh"
+_CRYSTFEL_PATH = ":".join(
+    [f"{_TOOLS}/XDS-INTEL64_Linux_x86_64", _TOOLS, f"{_TOOLS}/crystfel/0.10.2/bin"]
+)
+"""Where LUTE's managed tasks find CrystFEL at SLAC; put before the program's PATH, as LUTE does."""
 
 
 @dataclass(frozen=True)
@@ -94,6 +102,44 @@ class ManagedTask:
         return executor
 
 
+def _ccp4() -> ProgramEnvironment:
+    """CCP4's environment: its setup script where it exists (at SLAC, as LUTE sources it)."""
+    if Path(_CCP4_SETUP).is_file():
+        return ProgramEnvironment(script=_CCP4_SETUP)
+    return ProgramEnvironment(variables={"PATH": f"{_TOOLS}/ccp4-8.0/bin"})
+
+
+_CRYSTFEL = ProgramEnvironment(variables={"PATH": _CRYSTFEL_PATH})
+
+SFX_MANAGED_TASKS: dict[str, ManagedTask] = {
+    "CrystFELIndexer": ManagedTask(
+        "IndexCrystFEL", description="Indexes with CrystFEL's indexamajig.", program_env=_CRYSTFEL
+    ),
+    "StreamFileConcatenator": ManagedTask(
+        "ConcatenateStreamFiles", description="Joins the stream files of a directory tree."
+    ),
+    "PartialatorMerger": ManagedTask(
+        "MergePartialator", description="Merges with CrystFEL's partialator.", program_env=_CRYSTFEL
+    ),
+    "HKLComparer": ManagedTask(
+        "CompareHKL",
+        description="Figures of merit with CrystFEL's compare_hkl.",
+        program_env=_CRYSTFEL,
+    ),
+    "HKLManipulator": ManagedTask(
+        "ManipulateHKL",
+        description="Converts reflections with CrystFEL's get_hkl.",
+        program_env=_CRYSTFEL,
+    ),
+    "DimpleSolver": ManagedTask(
+        "DimpleSolve", description="Molecular replacement with CCP4's dimple.", program_env=_ccp4()
+    ),
+    "SHELXCRunner": ManagedTask(
+        "RunSHELXC", description="SHELXD/SHELXE input with CCP4's shelxc.", program_env=_ccp4()
+    ),
+}
+"""LUTE's serial-crystallography chain; the programs are found on the program's PATH."""
+
 MANAGED_TASKS: dict[str, ManagedTask] = {
     "Tester": ManagedTask("Test", description="Loops and reports; can raise on request."),
     "SocketTester": ManagedTask("TestSocket", description="Sends large numpy arrays."),
@@ -133,6 +179,7 @@ MANAGED_TASKS: dict[str, ManagedTask] = {
     "RendezvousTester": ManagedTask(
         "TestRendezvous", description="Completes only if its parallel peers run at once."
     ),
+    **SFX_MANAGED_TASKS,
 }
 
 

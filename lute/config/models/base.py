@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shlex
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -17,7 +16,7 @@ from pydantic import (
     model_validator,
 )
 
-from lute.config.models.command import build_command
+from lute.config.models.command import build_command, shell_form
 from lute.config.models.lute_style import LuteConfig, ParametersMetaclass, ThirdPartyLuteConfig
 from lute.core.workdir import (  # noqa: F401 (the constants are re-exported from here)
     DEFAULT_WORK_DIR,
@@ -186,7 +185,7 @@ class ThirdPartyParameters(TaskParameters):
     @property
     def lute_command(self) -> str:
         """The command line these parameters run, as a shell would quote it."""
-        return shlex.join(build_command(self))
+        return shell_form(self)
 
     def template_context(self) -> dict[str, Any]:
         """Variables a config template sees: every parameter and ``lute_config``."""
