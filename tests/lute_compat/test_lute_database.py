@@ -21,7 +21,7 @@ from lute.db.results import get_result, list_runs, resolve_database
 from .lute_db import SECRET, checksum, lute_style_latest, write_lute_database
 
 
-def test_luting_readers_find_what_lute_wrote(lute_env, work_dir, tmp_path):
+def test_lutes_reader_finds_what_lute_wrote(lute_env, work_dir, tmp_path):
     config = write_config(tmp_path / "c.yaml", {"TestWriteOutput": {"num_vals": 3}}, {"run": 12})
     done = run_lute(["run", "-t", "WriteTester", "-c", str(config)], lute_env)
     assert done.returncode == 0, done.stderr
