@@ -1,4 +1,4 @@
-"""``lute db``: look into the run database, invalidate runs, export, sync the spool.
+"""``lute db``: look into the run database, invalidate runs, export, sync the spool, import LUTE's.
 
 The database is found as a run would find it: ``--url``, else
 ``$LUTE_DB_URL``, else the config header's ``db_url`` (``-c CONFIG``), else
@@ -82,6 +82,12 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
     sync = actions.add_parser("sync", parents=[where], help="land spooled records")
     sync.set_defaults(handler=_sync)
+
+    imported = actions.add_parser(
+        "import", parents=[where], help="copy the runs of a LUTE database into this database"
+    )
+    imported.add_argument("lute_db", help="a lute.db written by LUTE (only read)")
+    imported.set_defaults(handler=_import)
 
 
 def _locate(args: argparse.Namespace) -> tuple[str, str]:
@@ -214,6 +220,18 @@ def _export(args: argparse.Namespace) -> int:
         write_atomically(args.output, text, mode=PRIVATE)
     else:
         sys.stdout.write(text)
+    return EXIT_OK
+
+
+def _import(args: argparse.Namespace) -> int:
+    from lute.db.import_lute import import_lute_database  # noqa: PLC0415 (this action only)
+
+    url, _work_dir = _locate(args)
+    report = import_lute_database(args.lute_db, url)
+    print(
+        f"imported {report.imported} run(s) from {report.source} into {report.target}"
+        f" ({report.already_there} already there)"
+    )
     return EXIT_OK
 
 

@@ -54,7 +54,7 @@ def read_latest_db_entry(
     path = sqlite_path(url)
     if path is not None and not path.exists():
         return None
-    database = open_database(url)
+    database = open_database(url, create=False)
     # A parameter may have gained a column since this process cached the
     # table (see lute.db.records.lookup_columns): look again before saying None.
     for refresh in (False, True):

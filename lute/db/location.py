@@ -73,13 +73,21 @@ def check_target(
         config_path: The config file, for messages.
 
     Raises:
-        ConfigurationError: The work dir is unusable, or the database URL
+        ConfigurationError: The work dir is unusable, the database URL
             (``$LUTE_DB_URL`` or ``db_url``) names a database kind or driver
-            this installation does not have.
+            this installation does not have, or the database is one LUTE
+            wrote (lute only reads those; see ``lute.db.lute_compat``).
     """
     check_work_dir(work_dir)
     url = os.environ.get(ENV_DB_URL) or configured
+    path: Path | None = Path(work_dir) / "lute.db"
     if url:
-        from lute.db.engine import check_url  # noqa: PLC0415 (SQLAlchemy only when needed)
+        from lute.db.engine import check_url, sqlite_path  # noqa: PLC0415 (SQLAlchemy only when needed)
 
         check_url(url, url_origin(configured, config_path))
+        path = sqlite_path(url)
+    if path is not None and path.is_file():
+        from lute.db import lute_compat  # noqa: PLC0415 (only when there is a file to look at)
+
+        if lute_compat.is_lute_database(path):
+            raise ConfigurationError(lute_compat.lute_database_refusal(path))

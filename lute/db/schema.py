@@ -33,11 +33,12 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, ProgrammingError
 
 from lute.core.analysis import TaskStatus
-from lute.core.exceptions import UnknownNameError
+from lute.core.exceptions import ConfigurationError, UnknownNameError
 from lute.db.columns import column_value, needs_change, new_column_type
 from lute.db.ddl import add_column, create_table, widen_to_text
 from lute.db.engine import get_engine, lock_timeout, redacted, sqlite_path, write_transaction
 from lute.db.errors import DatabaseError, failure_reason
+from lute.db.lute_compat import is_lute_database, lute_database_refusal
 from lute.db.records import (
     HEADER_FIELDS,
     PROCESS_COLUMNS,
@@ -367,6 +368,10 @@ def _shared_row(conn: Connection, table: sa.Table, values: dict[str, Any]) -> in
         return conn.execute(find).scalar_one()
 
 
+_OPENED: set[str] = set()
+"""URLs opened as lute databases in this process: no need to look for LUTE's layout again."""
+
+
 @functools.lru_cache(maxsize=16)
 def _database(url: str, timeout: float) -> Database:
     """One ``Database`` per URL and lock timeout (the timeout only keys the cache)."""
@@ -382,15 +387,27 @@ def open_database(url: str, create: bool = True) -> Database:
             rather than created (readers must not leave empty databases
             behind).
 
+    A SQLite file written by LUTE is never changed: readers get a read-only
+    copy of its runs (``lute.db.import_lute``), and writing is refused.
+
     Raises:
         UnknownNameError: There is no such SQLite file (``create=False``).
+        ConfigurationError: ``create`` is true and the file is a LUTE database.
         DatabaseError: The database cannot be reached.
     """
     path = sqlite_path(url)
     if not create and path is not None and not path.exists():
         raise UnknownNameError(f"no database at {path} (nothing recorded there yet?)")
+    if path is not None and url not in _OPENED and is_lute_database(path):
+        if create:
+            raise ConfigurationError(lute_database_refusal(path))
+        from lute.db.import_lute import lute_database_copy  # noqa: PLC0415 (import cycle)
+
+        return lute_database_copy(path, url)
     try:
-        return _database(url, lock_timeout())
+        database = _database(url, lock_timeout())
+        _OPENED.add(url)
+        return database
     except sa.exc.SQLAlchemyError as err:
         raise DatabaseError(
             f"cannot open the database {redacted(url)}: {failure_reason(err)}"

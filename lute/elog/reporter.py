@@ -12,7 +12,8 @@ bounded wait of ``finish``:
 * when the payload is an ``ElogSummaryPlots``: the report is written (local
   disk, not the network) and its path replaces the payload, before the run
   is recorded;
-* at finish: a ``dict`` summary becomes run-table parameters; then the queue
+* at finish: a ``dict`` summary (or the dicts of a list, which tasklets
+  make by adding to the summary) becomes run-table parameters; then the queue
   gets at most ``LUTE_ELOG_FLUSH_TIMEOUT`` seconds to drain.
 
 A failed post (after the client's retries) is logged once per run; the count
@@ -107,8 +108,10 @@ class ElogReporter:
         if self._client is None:
             return
         summary = desc.task_result.summary
-        if isinstance(summary, dict) and summary:
-            self._post_run_parameters(dict(summary), desc)
+        parts = summary if isinstance(summary, list) else [summary]
+        table = {k: v for part in parts if isinstance(part, dict) for k, v in part.items()}
+        if table:
+            self._post_run_parameters(table, desc)
         failures, self._failures = self._failures, _RunFailures()
         pending = self._poster.flush(self._flush_timeout)
         if pending:

@@ -18,6 +18,7 @@ from lute.core.redaction import install_log_redaction
 from lute.ipc.message import Message
 from lute.ipc.task_side import task_channel
 from lute.tasks import registry
+from lute.tasks.base import build_task
 from lute.tasks.watchdog import guard_process_group
 
 
@@ -45,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_BAD_INPUT
     guard_process_group()
     try:
-        task_cls(params, name=args.taskname).run()
+        build_task(task_cls, params, args.taskname).run()
     except LuteError as err:
         sys.stderr.write(f"lute: error: {err}\n")
         return EXIT_BAD_INPUT if isinstance(err, ConfigurationError) else EXIT_TASK_FAILED
