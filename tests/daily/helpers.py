@@ -6,6 +6,7 @@ import os
 import re
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -47,16 +48,33 @@ def read_until(stream: Any, needle: str) -> list[str]:
     raise AssertionError(f"{needle!r} never came; got:\n{''.join(lines)}")
 
 
-def read_available(fd: int) -> str:
-    """Everything that can be read from ``fd`` now (the writer has finished)."""
-    os.set_blocking(fd, False)
-    chunks = []
-    while True:
-        try:
-            chunk = os.read(fd, 1 << 16)
-        except (BlockingIOError, OSError):
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
-    return b"".join(chunks).decode(errors="replace")
+class PtyReader:
+    """A pseudo-terminal whose output a thread keeps reading, so the writer never blocks.
+
+    A terminal's buffer holds only a few kilobytes: a child writing more to
+    one nobody reads would hang. ``child`` is the fd to give as a stream;
+    ``text()`` returns everything written once the child has exited.
+    """
+
+    def __init__(self) -> None:
+        self.parent, self.child = os.openpty()
+        self._chunks: list[bytes] = []
+        self._thread = threading.Thread(target=self._read, daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        while True:
+            try:
+                chunk = os.read(self.parent, 1 << 16)
+            except OSError:  # EIO: every writer has closed the terminal
+                return
+            if not chunk:
+                return
+            self._chunks.append(chunk)
+
+    def text(self) -> str:
+        """All output so far, after closing our copy of the child end."""
+        os.close(self.child)
+        self._thread.join(timeout=30)
+        os.close(self.parent)
+        return b"".join(self._chunks).decode(errors="replace")

@@ -16,9 +16,9 @@ from conftest import REPO, run_lute, task_rows
 
 from daily.helpers import (
     STAMP,
+    PtyReader,
     demo_config,
     demo_env,
-    read_available,
     read_until,
     start_lute,
 )
@@ -170,22 +170,18 @@ def test_an_unconfigured_elog_is_one_info_line_per_run(lute_env):
 
 def test_colour_only_on_a_terminal_and_never_with_no_color(lute_env):
     config = str(REPO / "config/test.yaml")
-    parent, child = os.openpty()
-    try:
-        for extra, coloured in (({}, True), ({"NO_COLOR": "1"}, False)):
-            env = {**lute_env, "TERM": "xterm", **extra}
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "lute", "run", "-t", "Tester", "-c", config],
-                env=env,
-                stdout=subprocess.DEVNULL,
-                stderr=child,
-            )
-            proc.wait(timeout=120)
-            seen = read_available(parent)
-            assert ("\x1b[" in seen) is coloured, seen
-            assert "Test finished: COMPLETED" in seen
-    finally:
-        os.close(parent)
-        os.close(child)
+    for extra, coloured in (({}, True), ({"NO_COLOR": "1"}, False)):
+        env = {**lute_env, "TERM": "xterm", **extra}
+        terminal = PtyReader()
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "lute", "run", "-t", "Tester", "-c", config],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=terminal.child,
+        )
+        proc.wait(timeout=120)
+        seen = terminal.text()
+        assert ("\x1b[" in seen) is coloured, seen
+        assert "Test finished: COMPLETED" in seen
     piped = run_lute(["run", "-t", "Tester", "-c", config], {**lute_env, "TERM": "xterm"})
     assert "\x1b[" not in piped.stderr
