@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import run_lute, task_rows, write_config
+from conftest import log_lines, run_lute, task_rows, write_config
 from elog_server import READ_PATH, STATUS_PATH, ElogServer
 
 from lute.core.analysis import TaskStatus
@@ -146,7 +146,7 @@ def test_unhealthy_elog_leaves_the_run_alone_and_is_reported_once(
         )
         done = run_lute(["run", "-t", "ElogTester", "-c", str(config)], env)
     assert done.returncode == 0, done.stderr
-    reported = [line for line in done.stderr.splitlines() if line.startswith(("WARNING", "ERROR"))]
+    reported = [line for line in log_lines(done.stderr) if line.startswith(("WARNING", "ERROR"))]
     assert len(reported) == 1, done.stderr
     assert "eLog post failed" in reported[0]
     (row,) = task_rows(work_dir / "lute.db", "TestElog")

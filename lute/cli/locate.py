@@ -13,7 +13,8 @@ import argparse
 from lute.config.loader import load_documents
 from lute.config.models.base import AnalysisHeader
 from lute.core.exceptions import ConfigurationError
-from lute.db.engine import database_url
+from lute.db.engine import check_url, database_url
+from lute.db.location import check_work_dir, url_origin
 from lute.db.results import resolve_database
 from lute.db.schema import Database
 
@@ -22,16 +23,17 @@ def database_options() -> argparse.ArgumentParser:
     """A parent parser with ``--url``, ``--work-dir`` and ``-c``."""
     where = argparse.ArgumentParser(add_help=False)
     where.add_argument("--url", help="SQLAlchemy URL of the database (overrides all else)")
-    where.add_argument("--work-dir", help="work dir holding lute.db")
+    where.add_argument("--work-dir", help="work dir holding lute.db and the spool")
     where.add_argument("-c", "--config", help="take db_url and work_dir from this config")
     return where
 
 
 def locate(args: argparse.Namespace) -> tuple[str, str]:
-    """The database URL and the work dir these arguments name.
+    """The database URL and the work dir these arguments name, both checked.
 
     Raises:
-        ConfigurationError: The config or its header is invalid.
+        ConfigurationError: The work dir is not a directory, or no installed
+            driver can use the URL; the message names the setting.
     """
     header = AnalysisHeader()
     if args.config:
@@ -42,7 +44,10 @@ def locate(args: argparse.Namespace) -> tuple[str, str]:
         except ValueError as err:
             raise ConfigurationError(f"{args.config}: invalid header: {err}") from err
     work_dir = args.work_dir or header.work_dir
-    return args.url or database_url(work_dir, header.db_url), work_dir
+    check_work_dir(work_dir, writable=False)
+    url = args.url or database_url(work_dir, header.db_url)
+    check_url(url, "--url" if args.url else url_origin(header.db_url, args.config))
+    return url, work_dir
 
 
 def open_located(args: argparse.Namespace) -> Database:

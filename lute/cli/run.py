@@ -3,11 +3,16 @@
 Exit status: 0 when the Task completed, 1 when it ended otherwise, 2 when
 its input or environment was refused before it ran, 3 when it ran but its
 record could be stored nowhere (see ``lute.core.exit_codes``).
+
+stdout holds only the run id (``lute run ... > id.txt``), written when the
+run ends; every log line goes to stderr. ``--dry-run`` validates the
+configuration and prints the parameters the Task would get, running nothing.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 
 from lute.cli import debug, dry_run
 from lute.core.exit_codes import EXIT_NOT_RECORDED, EXIT_OK, EXIT_TASK_FAILED
@@ -22,7 +27,8 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     run.add_argument(
         "--dry-run",
         action="store_true",
-        help="check everything and show each Executor setting and its source; run nothing",
+        help="validate the config, print the resolved parameters and each Executor"
+        " setting with its source; run nothing",
     )
     run.set_defaults(handler=_run)
 
@@ -30,6 +36,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 def _run(args: argparse.Namespace) -> int:
     managed = get_managed_task(args.taskname)
     if args.dry_run:
+        debug.exit_at_yaml(managed, args.config, why="--dry-run")
         print(dry_run.describe_run(args.taskname, managed, args.config))
         return EXIT_OK
     if debug.requested(debug.ENV_EXIT_AT_YAML):
@@ -40,6 +47,7 @@ def _run(args: argparse.Namespace) -> int:
         return EXIT_OK
     executor = managed.build(args.config)
     status = executor.execute_task(args.config)
+    sys.stdout.write(f"{executor.analysis.run_id}\n")
     if executor.records_lost:
         # Its own log said where the record was refused; without the record,
         # even a failure could not be told from the database.

@@ -72,8 +72,6 @@ class ElogReporter:
         except ConfigurationError as err:
             self._setup_error = f"eLog disabled: {err}"
             logger.error("%s", self._setup_error)
-        if self._client is None and self._setup_error is None:
-            logger.debug("eLog not configured (set %s or %s); not posting", ENV_URL, ENV_STATUS_URL)
         self._poster = _BackgroundPoster()
         self._failures = _RunFailures()
         self._skipped: set[str] = set()
@@ -106,6 +104,14 @@ class ElogReporter:
             desc.executor_errors.append(self._setup_error)
             return
         if self._client is None:
+            # Said once per run, at INFO: people who watch the eLog must learn why it is quiet.
+            logger.info(
+                "eLog not configured (set %s or %s); %s run %s was not posted",
+                ENV_URL,
+                ENV_STATUS_URL,
+                desc.task_result.task_name,
+                desc.run_id,
+            )
             return
         summary = desc.task_result.summary
         parts = summary if isinstance(summary, list) else [summary]

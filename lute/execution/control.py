@@ -56,6 +56,10 @@ def take_run_id(env: dict[str, str]) -> str:
     return uuid.uuid4().hex if assigned is None else check_name("run id", assigned)
 
 
+MIN_PREFIX = 4
+"""The shortest run-id prefix taken for the whole id, as in ``lute db show``."""
+
+
 def run_file(work_dir: str | os.PathLike[str], run_id: str) -> Path:
     """Where run ``run_id`` is advertised."""
     return Path(work_dir) / RUNS_DIR / f"{run_id}.json"
@@ -120,8 +124,28 @@ def running_ids(work_dir: str | os.PathLike[str]) -> list[str]:
     return sorted(path.stem for path in directory.glob("*.json"))
 
 
+def _full_run_id(run_id: str, work_dir: str | os.PathLike[str]) -> str:
+    """The advertised run ``run_id`` starts, when it is a prefix of exactly one.
+
+    A shorter prefix than ``MIN_PREFIX``, or one several runs share, is left
+    as it is (and then not found), so a typo never cancels the wrong run.
+
+    Raises:
+        ControlError: The prefix starts several advertised run ids.
+    """
+    if run_file(work_dir, run_id).exists() or len(run_id) < MIN_PREFIX:
+        return run_id
+    matches = [known for known in running_ids(work_dir) if known.startswith(run_id)]
+    if len(matches) > 1:
+        raise ControlError(
+            f"run {run_id!r} is ambiguous: it starts {len(matches)} running run ids"
+            f" ({', '.join(matches[:5])}); give more characters"
+        )
+    return matches[0] if matches else run_id
+
+
 def read_run(run_id: str, work_dir: str | os.PathLike[str]) -> dict[str, Any]:
-    """The advertisement of run ``run_id``.
+    """The advertisement of run ``run_id`` (or of the one run it is a prefix of).
 
     Raises:
         ConfigurationError: ``run_id`` is not a plain name.
@@ -129,7 +153,7 @@ def read_run(run_id: str, work_dir: str | os.PathLike[str]) -> dict[str, Any]:
         ControlError: The run file cannot be read.
     """
     check_name("run id", run_id)
-    path = run_file(work_dir, run_id)
+    path = run_file(work_dir, _full_run_id(run_id, work_dir))
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -141,7 +165,7 @@ def read_run(run_id: str, work_dir: str | os.PathLike[str]) -> dict[str, Any]:
 
 
 def cancel_run(run_id: str, work_dir: str) -> None:
-    """Cancel a running managed task by its run id.
+    """Cancel a running managed task by its run id or a unique prefix of it.
 
     Signals the run's Executor (SIGTERM), which stops the Task's process
     group and records the run as CANCELLED. Returns once the signal is sent.
@@ -154,6 +178,7 @@ def cancel_run(run_id: str, work_dir: str) -> None:
         ControlError: The run is on another host, or it belongs to another user.
     """
     info = read_run(run_id, work_dir)
+    run_id = str(info.get("run_id", run_id))
     here = socket.gethostname()
     if info.get("host") != here:
         raise ControlError(

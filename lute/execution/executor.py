@@ -46,6 +46,7 @@ from lute.execution.process import (
     NEW_PROCESS_GROUP,
     SignalWakeup,
 )
+from lute.execution.progress import log_final_line
 from lute.execution.run_logs import RunLogs, check_template, log_paths
 from lute.execution.supervisor import RunState, Supervisor
 from lute.ipc.executor_side import PipeCommunicator, SocketCommunicator, socket_options
@@ -447,13 +448,7 @@ class BaseExecutor(ExecutorExtensions):
         desc.end_time = time.time()
         self._elog.finish(desc)
         self._store_configuration()
-        logger.info(
-            "%s finished: %s (run %s, attempt %d)",
-            self._task_name,
-            result.task_status.value,
-            desc.run_id,
-            desc.attempt,
-        )
+        log_final_line(desc)
 
     def _store_configuration(self) -> None:
         """Record the run, when its process starts and when it ends.
@@ -481,7 +476,8 @@ class BaseExecutor(ExecutorExtensions):
 
     def _submit_cmd(self, entry: list[str], config_path: str) -> list[str]:
         """The command that starts the Task process."""
-        flags = ["-B", "-u"] if logger.isEnabledFor(logging.DEBUG) else ["-O", "-B", "-u"]
+        debugging = logging.getLogger().isEnabledFor(logging.DEBUG)  # --debug, not -v
+        flags = ["-B", "-u"] if debugging else ["-O", "-B", "-u"]
         return [sys.executable, *flags, *entry, "-c", config_path, "-t", self._task_name]
 
     def _pre_task(self) -> None:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from lute.core.analysis import DescribedAnalysis, TaskResult
 from lute.core.exceptions import ConfigurationError
+from lute.core.progress import TaskProgress
 from lute.execution.outcome import describe_contents
 from lute.ipc.message import LUTE_SIGNALS, Message
 from lute.tasks.environment import merge_environment, source_script
@@ -139,6 +140,8 @@ class DefaultHooks:
             logger.info("%s payload: %s", self._task_name, payload)
 
     def _hook_task_log(self, msg: Message) -> None:
+        if isinstance(msg.contents, TaskProgress):
+            return  # the Supervisor shows progress as a bar or a line every 10 %
         text = msg.contents if isinstance(msg.contents, str) else describe_contents(msg.contents)
         logging.getLogger(f"lute.task.{self._task_name}").info("%s", text)
 

@@ -18,6 +18,7 @@ from typing import Any
 from lute.config.models.base import TaskParameters
 from lute.core.analysis import TaskResult, TaskStatus
 from lute.core.exceptions import ConfigurationError, LuteError
+from lute.core.progress import TaskProgress
 from lute.ipc.message import Message
 from lute.ipc.task_side import PipeWriter, SocketWriter, task_channel
 
@@ -125,6 +126,14 @@ class Task:
     def _report(self, contents: Any) -> None:
         """Report progress or data; the Executor logs it and passes it to hooks."""
         self._report_to_executor(Message(contents, "TASK_LOG"))
+
+    def _report_progress(self, done: float, total: float, text: str = "") -> None:
+        """Tell the person watching how far the Task has got (``done`` of ``total``).
+
+        Shown as a progress bar on a terminal and as a line every 10 %
+        elsewhere; cheap enough to call for every unit of work.
+        """
+        self._report(TaskProgress(done, total, text))
 
     def _close_channel(self) -> None:
         if self._channel is not None:

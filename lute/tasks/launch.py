@@ -14,6 +14,7 @@ from lute.config.loader import load_task_parameters
 from lute.core.analysis import TaskResult, TaskStatus
 from lute.core.exceptions import ConfigurationError, LuteError
 from lute.core.exit_codes import EXIT_BAD_INPUT, EXIT_TASK_FAILED
+from lute.core.logformat import DATE_FORMAT, LOG_FORMAT
 from lute.core.redaction import install_log_redaction
 from lute.ipc.message import Message
 from lute.ipc.task_side import task_channel
@@ -30,7 +31,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if __debug__ else logging.INFO,
-        format="%(levelname)s:%(name)s: %(message)s",
+        format=LOG_FORMAT,
+        datefmt=DATE_FORMAT,
     )
     install_log_redaction(os.environ)
     try:

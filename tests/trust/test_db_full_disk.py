@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from conftest import REPO, require_service, run_lute, task_rows
+from conftest import REPO, log_lines, require_service, run_lute, task_rows
 
 from lute.db import spool
 from lute.db.engine import with_driver
@@ -34,7 +34,7 @@ def _run(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
 
 
 def _errors(stderr: str) -> list[str]:
-    return [line for line in stderr.splitlines() if line.startswith(("ERROR", "WARNING"))]
+    return [line for line in log_lines(stderr) if line.startswith(("ERROR", "WARNING"))]
 
 
 def _statuses(paths: list[Path]) -> list[str]:

@@ -15,7 +15,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import REPO, run_lute
+from conftest import REPO, log_lines, run_lute
 from database.helpers import ScanParameters, header, make_run
 
 from lute.db import spool
@@ -34,7 +34,7 @@ def _missing_driver_url() -> str:
 def _refused(done: subprocess.CompletedProcess[str], *words: str) -> str:
     """Assert exit 2 with exactly one line of output, holding ``words``; return it."""
     assert done.returncode == 2, done.stderr
-    lines = done.stderr.splitlines()
+    lines = log_lines(done.stderr)
     assert len(lines) == 1, done.stderr
     for word in words:
         assert word in lines[0], lines[0]
