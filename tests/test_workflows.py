@@ -9,7 +9,7 @@ import sys
 
 import pytest
 import yaml
-from conftest import run_lute, task_rows, write_config
+from conftest import log_lines, run_lute, task_rows, write_config
 from faultkit import Fifo
 from workflow_helpers import (
     DIAMOND,
@@ -171,7 +171,7 @@ def test_status_lines_when_not_a_tty(lute_env, work_dir, tmp_path):
     config = write_workflow_config(tmp_path / "c.yaml", work_dir, parties=1)
     done = run_lute(["workflow", "run", str(dag), "-c", str(config)], lute_env)
     assert done.returncode == 0, done.stderr
-    changes = [line.split(" ", 1)[1] for line in done.stderr.splitlines() if line[:2].isdigit()]
+    changes = [line.split(" ", 1)[1] for line in log_lines(done.stderr) if line[:2].isdigit()]
     assert changes == ["Tester: RUNNING", "Tester: COMPLETED"]
     assert yaml.safe_load(dag.read_text())["task_name"] == "Tester"
 

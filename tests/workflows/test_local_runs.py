@@ -190,7 +190,7 @@ def test_get_workflow_result_waits_for_the_end(lute_env, work_dir, tmp_path, mon
     outputs = result.get_all_node_outputs()
     assert outputs["W"] == str(work_dir / "test_output.txt")
     written = result.get_node_result("W")
-    assert written.status is TaskStatus.COMPLETED and written.parameters["num_lines"] == 1
+    assert written.status is TaskStatus.COMPLETED and written.parameters["num_vals"] == 1
     assert get_result(written.run_id, work_dir, wait=True).payload == outputs["W"]
     runner.communicate(timeout=SYNC_TIMEOUT_S)
     assert runner.returncode == 0
