@@ -74,48 +74,60 @@ def measure_startup(repeat: int, work: Path) -> list[Row]:
     ]
 
 
-def measure_messages(repeat: int, count: int, work: Path) -> list[Row]:
-    raws, lutes = [], []
+def measure_messages(repeat: int, count: int, rate: float, work: Path) -> list[Row]:
+    raw_flood, lute_flood, raw_paced, lute_paced = [], [], [], []
     for index in range(repeat):
         _progress(f"messages {index + 1}/{repeat}")
-        raws.append(ipc.raw_messages(count))
-        lutes.append(ipc.lute_messages(count, work))
-    what = f"{count:,} small messages Task -> hook"
+        raw_flood.append(ipc.raw_messages(count))
+        lute_flood.append(ipc.lute_messages(count, work))
+        raw_paced.append(ipc.raw_messages(count, rate))
+        lute_paced.append(ipc.lute_messages(count, work, rate))
+    floor = "bare Unix socket, 2 processes"
+    flood = f"{count:,} small messages Task -> hook, as fast as the Task can send"
+    paced = f"{count:,} small messages Task -> hook at {rate:,.0f}/s"
     return [
         Row(
             "msg_rate",
-            f"{what}: rate",
-            "bare Unix socket, 2 processes",
+            f"{flood}: rate",
+            floor,
             "msg/s",
-            Spread.of(r.rate for r in raws),
-            Spread.of(r.rate for r in lutes),
+            Spread.of(r.rate for r in raw_flood),
+            Spread.of(r.rate for r in lute_flood),
             target=("value_min", 100_000),
             higher_is_better=True,
         ),
         Row(
-            "msg_p50",
-            f"{what}: latency p50",
-            "bare Unix socket, 2 processes",
+            "msg_flood_p99",
+            f"{flood}: latency p99 (queueing)",
+            floor,
             "ms",
-            Spread.of(r.p50_ms for r in raws),
-            Spread.of(r.p50_ms for r in lutes),
+            Spread.of(r.p99_ms for r in raw_flood),
+            Spread.of(r.p99_ms for r in lute_flood),
+        ),
+        Row(
+            "msg_p50",
+            f"{paced}: latency p50",
+            floor,
+            "ms",
+            Spread.of(r.p50_ms for r in raw_paced),
+            Spread.of(r.p50_ms for r in lute_paced),
         ),
         Row(
             "msg_p99",
-            f"{what}: latency p99",
-            "bare Unix socket, 2 processes",
+            f"{paced}: latency p99",
+            floor,
             "ms",
-            Spread.of(r.p99_ms for r in raws),
-            Spread.of(r.p99_ms for r in lutes),
+            Spread.of(r.p99_ms for r in raw_paced),
+            Spread.of(r.p99_ms for r in lute_paced),
             target=("value_max", 1.0),
         ),
         Row(
             "msg_lost",
-            f"{what}: lost",
+            "small messages lost (both runs)",
             "",
             "",
-            Spread.of(r.lost for r in raws),
-            Spread.of(r.lost for r in lutes),
+            Spread.of(a.lost + b.lost for a, b in zip(raw_flood, raw_paced, strict=True)),
+            Spread.of(a.lost + b.lost for a, b in zip(lute_flood, lute_paced, strict=True)),
             target=("value_max", 0),
         ),
     ]
@@ -176,7 +188,10 @@ def main() -> None:
     parser.add_argument(
         "--bulk-repeat", type=int, default=3, help="runs of the bulk measures (default 3)"
     )
-    parser.add_argument("--messages", type=int, default=MESSAGES, help="messages per flood")
+    parser.add_argument("--messages", type=int, default=MESSAGES, help="messages per run")
+    parser.add_argument(
+        "--rate", type=float, default=100_000, help="messages/s of the paced run (default 100000)"
+    )
     parser.add_argument("--only", choices=("startup", "messages", "bulk"), action="append")
     parser.add_argument(
         "--out",
@@ -194,7 +209,7 @@ def main() -> None:
         if "startup" in chosen:
             rows += measure_startup(args.repeat, work)
         if "messages" in chosen:
-            rows += measure_messages(args.repeat, args.messages, work)
+            rows += measure_messages(args.repeat, args.messages, args.rate, work)
         if "bulk" in chosen:
             rows += measure_bulk(args.bulk_repeat, work)
         profiles = startup.import_profiles(work) if "startup" in chosen else {}

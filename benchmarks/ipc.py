@@ -104,15 +104,15 @@ def _lute(task: str, section: dict[str, object], work: Path, touch: bool = False
     return seen
 
 
-def raw_messages(count: int) -> MessageRun:
-    found = _raw("messages", count)
+def raw_messages(count: int, rate: float = 0) -> MessageRun:
+    found = _raw("messages", count, str(rate))
     return _messages_from(
         found["received"], count, found["first_sent"], found["last_seen"], found["latencies_ns"]
     )
 
 
-def lute_messages(count: int, work: Path) -> MessageRun:
-    seen = _lute("BenchMessages", {"count": count}, work)
+def lute_messages(count: int, work: Path, rate: float = 0) -> MessageRun:
+    seen = _lute("BenchMessages", {"count": count, "rate": rate}, work)
     received = seen["received"]
     in_order = all(index == position for position, (index, _, _) in enumerate(received))
     if not in_order:

@@ -1,6 +1,6 @@
 """The floors of the message and bulk benchmarks: two processes and a bare Unix socket.
 
-Run as ``python -m benchmarks.raw ROLE FD COUNT [MIB]``; ``ROLE`` is
+Run as ``python -m benchmarks.raw ROLE FD COUNT [MIB or RATE]``; ``ROLE`` is
 ``messages-send``, ``messages-recv``, ``bulk-send`` or ``bulk-recv``, ``FD`` one
 end of a connected Unix stream socket. Receivers print their findings as JSON.
 
@@ -31,11 +31,19 @@ _LENGTH = struct.Struct("!I")
 _BULK = struct.Struct("!QQ")
 
 
-def messages_send(sock: socket.socket, count: int) -> None:
+def messages_send(sock: socket.socket, count: int, rate: float) -> None:
+    """Send as ``BenchMessages`` does: as fast as possible, or paced at ``rate``."""
     sock.recv(1)
     clock, dumps, send, pack = time.monotonic_ns, pickle.dumps, sock.sendall, _LENGTH.pack
+    period = 1e9 / rate if rate else 0.0
+    start = clock()
     for index in range(count):
-        data = dumps((index, clock()), protocol=5)
+        now = clock()
+        if period:
+            due = start + int(index * period)
+            while now < due:
+                now = clock()
+        data = dumps((index, now), protocol=5)
         send(pack(len(data)) + data)
 
 
@@ -123,7 +131,7 @@ def main(argv: list[str]) -> None:
     role, fd, count = argv[0], int(argv[1]), int(argv[2])
     sock = socket.socket(fileno=fd)
     if role == "messages-send":
-        messages_send(sock, count)
+        messages_send(sock, count, float(argv[3]))
     elif role == "messages-recv":
         print(json.dumps(messages_recv(sock, count)))
     elif role == "bulk-send":

@@ -20,22 +20,37 @@ from lute.tasks.base import Task
 
 
 class BenchMessagesParameters(TaskParameters):
-    """How many small messages to send."""
+    """How many small messages to send, and how fast (0: as fast as it can)."""
 
     count: int = Field(100_000, ge=1)
+    rate: float = Field(0, ge=0)
     settle_s: float = Field(1.0, ge=0)
 
 
 class BenchMessages(Task):
-    """Sends ``count`` small messages, each ``(index, CLOCK_MONOTONIC in ns)``."""
+    """Sends ``count`` small messages, each ``(index, CLOCK_MONOTONIC in ns)``.
+
+    With a ``rate``, message ``i`` leaves when ``i / rate`` seconds have passed
+    (a busy wait: sleeping is far too coarse), or at once if it is late.
+    """
 
     def _run(self) -> None:
         params = self._task_parameters
         time.sleep(params.settle_s)
         clock = time.monotonic_ns
         report = self._report
+        if not params.rate:
+            for index in range(params.count):
+                report((index, clock()))
+            return
+        period = 1e9 / params.rate
+        start = clock()
         for index in range(params.count):
-            report((index, clock()))
+            due = start + int(index * period)
+            now = clock()
+            while now < due:
+                now = clock()
+            report((index, now))
 
 
 class BenchBulkParameters(TaskParameters):
