@@ -167,22 +167,37 @@ def test_authenticated_writer_round_trip_with_large_array():
     assert hashlib.sha256(received.tobytes()).digest() == hashlib.sha256(array.tobytes()).digest()
 
 
-@pytest.mark.parametrize("attack", ["no_handshake", "wrong_handshake", "wrong_frame_mac"])
-def test_raw_client_with_bad_authentication_is_rejected(attack, tmp_path, caplog):
+@pytest.mark.parametrize(
+    ("attack", "tcp"),
+    [
+        ("no_handshake", False),
+        ("wrong_handshake", False),
+        ("no_handshake", True),
+        ("wrong_frame_mac", True),
+    ],
+)
+def test_raw_client_with_bad_authentication_is_rejected(attack, tcp, tmp_path, caplog):
+    """Without the key nothing is heard; with it, a frame on TCP still needs its MAC.
+
+    (A Unix-socket connection that passed the handshake carries no MACs: only
+    the Task holds it; see docs/ipc.md.)
+    """
     key = new_key()
     marker = tmp_path / "unpickled"
     payload = pickle.dumps(Message(_Exploit(str(marker)), "TASK_LOG"))
-    forged = MAGIC + struct.pack("!Q", len(payload)) + b"\2" * 32 + payload
+    forged = MAGIC + struct.pack("!Q", len(payload)) + payload + b"\2" * 32
 
-    def raw_client(path: str) -> None:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as raw:
-            raw.connect(path)
+    def raw_client(comm: SocketCommunicator) -> None:
+        family = socket.AF_INET if tcp else socket.AF_UNIX
+        with socket.socket(family, socket.SOCK_STREAM) as raw:
+            raw.connect(comm.listener.getsockname())
             if attack != "no_handshake":
                 challenge = raw.recv(CHALLENGE_SIZE)
                 if attack == "wrong_handshake":
                     raw.sendall(b"\1" * 32)
                 else:
                     raw.sendall(hmac.new(key, b"lute-hello" + challenge, "sha256").digest())
+                    assert raw.recv(32), "the welcome"
             # Ends once the Executor side has closed the connection: a reset or a
             # broken pipe when it closed without reading all the forged bytes.
             with contextlib.suppress(BrokenPipeError, ConnectionResetError):
@@ -190,8 +205,8 @@ def test_raw_client_with_bad_authentication_is_rejected(attack, tmp_path, caplog
                 while raw.recv(64):
                     pass
 
-    with SocketCommunicator(key) as comm:
-        client = threading.Thread(target=raw_client, args=(comm.path,))
+    with SocketCommunicator(key, "127.0.0.1" if tcp else None) as comm:
+        client = threading.Thread(target=raw_client, args=(comm,))
         client.start()
         with caplog.at_level(logging.WARNING, logger="lute.ipc.executor_side"):
             messages = _serve_until_closed(comm, 1)

@@ -1,11 +1,14 @@
 """Messages between a Task and its Executor, and the channels that carry them.
 
 ``frames`` is the wire format and handshake (the protocol is written down
-there), ``task_side`` the writers a Task reports through, ``executor_side``
-the communicators the Executor reads, ``admission`` who may wait for a
-handshake on the Executor's socket, and for how long.
+there), ``decoder`` reads frames back, ``handover`` passes large buffers as
+sealed memory instead of copying them, ``task_side`` the writers a Task
+reports through, ``executor_side`` the communicators the Executor reads,
+``admission`` who may wait for a handshake on the Executor's socket, and for
+how long.
 """
 
+from lute.ipc.decoder import FrameDecoder
 from lute.ipc.executor_side import (
     PipeCommunicator,
     SocketCommunicator,
@@ -15,7 +18,6 @@ from lute.ipc.executor_side import (
 from lute.ipc.frames import (
     CHALLENGE_SIZE,
     MAGIC,
-    FrameDecoder,
     encode_frame,
     new_key,
     write_frame,

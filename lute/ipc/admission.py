@@ -13,6 +13,7 @@ refused is logged without letting a flood flood the log.
 
 from __future__ import annotations
 
+import array
 import errno
 import hmac
 import logging
@@ -23,13 +24,14 @@ from collections.abc import Mapping
 
 from lute.core.exceptions import ProtocolError
 from lute.core.settings import env_number
+from lute.ipc.decoder import FrameDecoder
 from lute.ipc.frames import (
     CHALLENGE_SIZE,
     MAC_SIZE,
-    FrameDecoder,
     handshake_answer,
     handshake_welcome,
 )
+from lute.ipc.handover import MAX_DESCRIPTORS, close_all
 from lute.ipc.message import Received
 
 logger = logging.getLogger(__name__)
@@ -48,6 +50,8 @@ SKIPPED_ACCEPT_ERRORS = frozenset({errno.ECONNABORTED, errno.EPROTO, errno.EPERM
 EXHAUSTION_ERRORS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
 """accept() errors that mean the Executor is short of descriptors or memory."""
 _READ_CHUNK = 1024 * 1024
+_FD_SIZE = array.array("i").itemsize
+_ANCILLARY_SPACE = socket.CMSG_SPACE(MAX_DESCRIPTORS * _FD_SIZE)
 
 
 def handshake_timeout(env: Mapping[str, str]) -> float:
@@ -81,6 +85,8 @@ class Connection:
         self._challenge = secrets.token_bytes(CHALLENGE_SIZE)
         self._hello = bytearray()
         self._decoder: FrameDecoder | None = None
+        self._unix = sock.family == socket.AF_UNIX
+        self._chunk = bytearray()
         sock.setblocking(False)
         sock.sendall(self._challenge)
 
@@ -93,13 +99,17 @@ class Connection:
         """Read what the socket holds; ``False`` once the peer has closed.
 
         Before the handshake at most the rest of the 32-byte answer is read,
-        so an unauthenticated peer cannot make the Executor buffer anything.
+        with no room for descriptors (the kernel discards any that were sent),
+        so an unauthenticated peer cannot make the Executor buffer or hold
+        anything. Afterwards a Unix-socket connection is read with room for
+        the descriptors of one frame.
 
         Raises:
             BlockingIOError: Nothing to read after all.
             ProtocolError: The peer broke the protocol.
         """
-        if self._decoder is None:
+        decoder = self._decoder
+        if decoder is None:
             data = self.sock.recv(MAC_SIZE - len(self._hello))
             if not data:
                 return False, []
@@ -109,18 +119,47 @@ class Connection:
                 if not hmac.compare_digest(expected, bytes(self._hello)):
                     raise ProtocolError(f"{self.name}: handshake failed authentication")
                 self.sock.sendall(handshake_welcome(self._key, self._challenge))
-                self._decoder = FrameDecoder(self._key, self._challenge, self.name, text=False)
+                self._chunk = bytearray(_READ_CHUNK)
+                self._decoder = FrameDecoder(
+                    self._key, self._challenge, self.name, text=False, mac=not self._unix
+                )
             return True, []
-        space = self._decoder.payload_space()
-        if space is not None:
-            size = self.sock.recv_into(space)
-            if size == 0:
-                return False, []
-            return True, self._decoder.payload_received(size)
-        data = self.sock.recv(_READ_CHUNK)
-        if not data:
+        space = decoder.payload_space()
+        target = space if space is not None else memoryview(self._chunk)
+        size, descriptors = self._receive(target)
+        if size == 0:
+            close_all(descriptors)
             return False, []
-        return True, self._decoder.feed(data)
+        if space is not None:
+            return True, decoder.payload_received(size, descriptors)
+        with target[:size] as data:
+            return True, decoder.feed(data, descriptors)
+
+    def _receive(self, target: memoryview) -> tuple[int, list[int]]:
+        """Read into ``target``; on a Unix socket, with the descriptors that came along.
+
+        Descriptors are received close-on-exec. If more came than one frame
+        may carry, the kernel could not hand them all over: those that came
+        are closed, and the frame they belong to is reported as undecodable.
+        """
+        if not self._unix:
+            return self.sock.recv_into(target), []
+        size, ancillary, flags, _ = self.sock.recvmsg_into(
+            [target], _ANCILLARY_SPACE, socket.MSG_CMSG_CLOEXEC
+        )
+        descriptors: list[int] = []
+        for level, kind, data in ancillary:
+            if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+                descriptors.extend(array.array("i", data[: len(data) - len(data) % _FD_SIZE]))
+        if flags & socket.MSG_CTRUNC:
+            logger.warning(
+                "%s: more descriptors than one message may carry (%d); refused",
+                self.name,
+                MAX_DESCRIPTORS,
+            )
+            close_all(descriptors)
+            descriptors = []
+        return size, descriptors
 
     def close(self) -> None:
         """Close the socket; a frame cut short is logged by the decoder."""

@@ -31,7 +31,8 @@ from lute.ipc.admission import (
     RefusalLog,
     handshake_timeout,
 )
-from lute.ipc.frames import ENV_KEY, ENV_SOCKET, TCP_PREFIX, FrameDecoder
+from lute.ipc.decoder import FrameDecoder
+from lute.ipc.frames import ENV_KEY, ENV_SOCKET, TCP_PREFIX
 from lute.ipc.message import Received
 
 logger = logging.getLogger(__name__)

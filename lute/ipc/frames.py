@@ -6,24 +6,52 @@ Wire protocol
 Every lute message travels as one *frame*::
 
     offset  size  field
-    0       6     MAGIC    b"\x00LUTE\x01"  (finds a frame inside a text stream)
+    0       6     MAGIC    b"\x00LUTE\x02"  (finds a frame inside a text stream)
     6       8     LENGTH   unsigned big-endian size of PAYLOAD
-    14      N     PAYLOAD  COUNT (4) | COUNT sizes (8 each) | pickle | buffers
-    14+N    32    MAC      HMAC-SHA256(KEY, CONTEXT || SEQ || PAYLOAD)
+    14      N     PAYLOAD  COUNT (4) | COUNT entries (KIND 1, SIZE 8) | pickle | inline buffers
+    14+N    32    MAC      HMAC-SHA256(KEY, CONTEXT || SEQ || PAYLOAD)   (pipes and TCP only)
 
-* The MAC trails the payload so both ends hash while the bytes are in
-  flight: the sender as it writes, the receiver as each piece arrives.
+* PAYLOAD is a ``Message`` as the pair ``(signal, contents)``, pickled with
+  protocol 5 (a pair of builtins unpickles ten times faster than a class
+  instance; the receiver builds the ``Message``, which checks the signal).
+  Large contiguous buffers (numpy arrays, bytes) travel out of band, each
+  described by an entry:
 
-* PAYLOAD is a ``Message`` pickled with protocol 5: large contiguous buffers
-  (numpy arrays, bytes) travel after the pickle stream, out of band, so they
-  are neither copied into the stream when sent nor out of it when received.
+  - KIND 0, *inline*: its SIZE bytes follow the pickle stream, in entry
+    order; the receiver reads them straight into the block that holds the
+    frame, so they are neither copied into the stream when sent nor out of
+    it when received.
+  - KIND 1, *descriptor* (Unix socket only): its SIZE bytes are in a sealed
+    memfd sent with the frame (``SCM_RIGHTS``); the n-th descriptor entry is
+    the n-th descriptor. A frame carries at most ``MAX_DESCRIPTORS``. What
+    the receiver checks before it maps one is in ``lute.ipc.handover``.
 
-* KEY is 32 random bytes the Executor makes for each run and hands to the
-  child, hex-encoded, in ``LUTE_IPC_KEY``. It never appears on any channel.
-* SEQ is the frame's 8-byte big-endian index on its connection or stream,
+* The MAC, on pipes and TCP, trails the payload so both ends hash while the
+  bytes are in flight: the sender as it writes, the receiver as each piece
+  arrives. KEY is 32 random bytes the Executor makes for each run and hands
+  to the child, hex-encoded, in ``LUTE_IPC_KEY``; it never appears on any
+  channel. SEQ is the frame's 8-byte big-endian index on its channel,
   starting at 0, so frames cannot be replayed, dropped or reordered unseen.
-* CONTEXT binds a frame to its channel: the connection's challenge on a
-  socket, ``b"stdout"`` or ``b"stderr"`` on a pipe.
+  CONTEXT binds a frame to its channel: the connection's challenge on TCP,
+  ``b"stdout"`` or ``b"stderr"`` on a pipe.
+
+* On a Unix-socket connection, frames carry **no MAC**. The handshake
+  (below) proves that the process which connected holds the key, and from
+  then on only a process holding the connected descriptor can write into
+  that connection: the Task's, which is not inherited by programs it
+  ``exec``\s. A stream socket inside one kernel delivers each byte once and
+  in order, with nobody in between, so a per-frame MAC would protect
+  against no one the key protects against (docs/ipc.md, threat model). On
+  a pipe, other writers share the stream (a third-party program, the
+  Task's children), and on TCP the network is in between: there the MAC
+  stays.
+
+* Descriptors go out with the first bytes of their frame, in one
+  ``sendmsg``. The kernel hands them over with the read that returns the
+  first byte of that send, and never returns the descriptors of two sends
+  in one read. So the descriptors that come with a read belong to the frame
+  that begins in that read and declares descriptors; any other count is a
+  broken frame.
 
 Socket channel (the normal path; one persistent connection per process):
 
@@ -31,8 +59,9 @@ Socket channel (the normal path; one persistent connection per process):
    listens on ``<dir>/executor.sock`` and gives the path in ``LUTE_SOCKET``.
 2. On accepting a connection it sends CHALLENGE, 32 random bytes.
 3. The Task answers HMAC-SHA256(KEY, b"lute-hello" || CHALLENGE). The
-   Executor reads at most 32 bytes before checking it with
-   ``hmac.compare_digest``; a wrong answer closes the connection.
+   Executor reads at most 32 bytes, without room for descriptors (the kernel
+   discards any sent), before checking it with ``hmac.compare_digest``; a
+   wrong answer closes the connection.
 4. The Executor confirms with HMAC-SHA256(KEY, b"lute-welcome" || CHALLENGE),
    and the Task checks it before sending anything. So a Task whose
    connection was closed unanswered (see ``lute.ipc.admission``) learns it
@@ -40,16 +69,17 @@ Socket channel (the normal path; one persistent connection per process):
    only ever talks to an Executor that holds the key. The Executor writes
    nothing more on the connection.
 5. The Task sends frames. The Executor checks LENGTH against ``MAX_FRAME``
-   as soon as the header arrives, and the MAC before anything is unpickled;
-   any violation is logged and closes that connection (the Task's own
-   connection is unaffected).
+   as soon as the header arrives, and on TCP the MAC before anything is
+   unpickled; any violation is logged and closes that connection (the
+   Task's own connection is unaffected).
 
 An authenticated frame whose contents cannot be unpickled into a ``Message``
 (an object that raises while being rebuilt, a module the Executor cannot
-import) comes from the Task itself and its bounds are sound: it becomes a
-``DecodeFailure`` item, the channel carries on, and the Executor records the
-failure with the run. How many connections may wait for step 3, and for
-how long, is in ``lute.ipc.admission``.
+import, a descriptor that fails its checks) comes from the Task itself and
+its bounds are sound: it becomes a ``DecodeFailure`` item, the channel
+carries on, and the Executor records the failure with the run. How many
+connections may wait for step 3, and for how long, is in
+``lute.ipc.admission``; how frames are read back, in ``lute.ipc.decoder``.
 
 Pipe channel (stdout/stderr): these carry the child's ordinary text, which is
 logged line by line. A Task without a socket may embed frames in its stdout;
@@ -59,33 +89,36 @@ are text and are logged as such, never dropped.
 
 from __future__ import annotations
 
+import array
 import hashlib
 import hmac
-import logging
 import pickle
 import secrets
+import socket
 import struct
-import traceback
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple
 
 from lute.core.exceptions import ProtocolError
-from lute.ipc.message import DecodeFailure, Message, Received, TextLine
+from lute.ipc.handover import HANDOVER_MIN, MAX_DESCRIPTORS, Handover, close_all
+from lute.ipc.message import Message
 
-logger = logging.getLogger(__name__)
-
-MAGIC = b"\x00LUTE\x01"
+MAGIC = b"\x00LUTE\x02"
 _HEADER = struct.Struct(f"!{len(MAGIC)}sQ")
 _COUNT = struct.Struct("!I")
-_SIZE = struct.Struct("!Q")
+_ENTRY = struct.Struct("!BQ")
 HEADER_SIZE = _HEADER.size
 MAC_SIZE = 32
+INLINE = 0
+DESCRIPTOR = 1
+NO_BUFFERS = _COUNT.pack(0)
+"""The start of a payload without buffers: most messages."""
 _HASH_CHUNK = 1024 * 1024
+_ONE_WRITE = 64 * 1024
+"""Frames up to this size are written with one call: a call costs more than a copy."""
 CHALLENGE_SIZE = 32
 MAX_FRAME = 8 * 1024**3
-"""Largest payload accepted (8 GiB): bounds what a bad peer can make us hold."""
-MAX_TEXT_LINE = 64 * 1024
-"""Text without a newline is logged in pieces of at most this many bytes."""
+"""Largest payload, and largest handed-over buffer, accepted (8 GiB)."""
 
 ENV_SOCKET = "LUTE_SOCKET"
 ENV_KEY = "LUTE_IPC_KEY"
@@ -99,7 +132,7 @@ def new_key() -> bytes:
     return secrets.token_bytes(32)
 
 
-def _new_mac(key: bytes, context: bytes, seq: int) -> hmac.HMAC:
+def new_mac(key: bytes, context: bytes, seq: int) -> hmac.HMAC:
     """The MAC of frame ``seq`` on a channel, before any payload byte."""
     digest = hmac.new(key, context, hashlib.sha256)
     digest.update(seq.to_bytes(8, "big"))
@@ -116,48 +149,176 @@ def handshake_welcome(key: bytes, challenge: bytes) -> bytes:
     return hmac.new(key, _WELCOME + challenge, hashlib.sha256).digest()
 
 
-def _serialise(msg: Message) -> list[bytes | memoryview]:
-    """PAYLOAD as parts: the pickle stream, then each large buffer uncopied.
+def frame_header(length: int) -> bytes:
+    """MAGIC and LENGTH of a frame whose payload is ``length`` bytes."""
+    return _HEADER.pack(MAGIC, length)
 
-    Pickle protocol 5 hands contiguous buffers (numpy arrays, bytes) to a
-    callback instead of copying them into the stream; they are sent as they
-    lie in memory, and received into one preallocated block.
+
+def read_header(data: bytes | bytearray | memoryview, offset: int = 0) -> int:
+    """LENGTH of the frame whose header starts at ``offset`` (MAGIC already matched)."""
+    return _HEADER.unpack_from(data, offset)[1]
+
+
+def payload_head(entries: Sequence[tuple[int, int]], stream: bytes) -> bytes:
+    """COUNT, the ``(KIND, SIZE)`` entries and the pickle stream: PAYLOAD up to the buffers."""
+    table = b"".join(_ENTRY.pack(kind, size) for kind, size in entries)
+    return _COUNT.pack(len(entries)) + table + stream
+
+
+class Payload:
+    """A message ready to send: the head, the inline buffers, the descriptors.
+
+    Attributes:
+        head: COUNT, entries and the pickle stream.
+        inline: The inline buffers, uncopied, in entry order.
+        descriptors: Sealed memfds holding the descriptor buffers, in entry order.
+        length: LENGTH: the bytes that travel in the frame.
     """
-    buffers: list[memoryview] = []
 
-    def out_of_band(buffer: pickle.PickleBuffer) -> bool:
+    __slots__ = ("_entries", "_handover", "descriptors", "head", "inline", "length")
+
+    def __init__(self, handover: Handover | None) -> None:
+        self._handover = handover
+        self._entries: list[tuple[int, int]] = []
+        self.head = b""
+        self.inline: list[memoryview] = []
+        self.descriptors: list[int] = []
+        self.length = 0
+
+    def take(self, buffer: pickle.PickleBuffer) -> bool:
+        """Pickle's ``buffer_callback``: keep a buffer out of band; ``True`` keeps it in-band.
+
+        A non-contiguous buffer stays in-band (pickle copies it). One of at
+        least ``HANDOVER_MIN`` bytes goes into a sealed memfd while the
+        hand-over allows, at most ``MAX_DESCRIPTORS``; the others are inline.
+        """
         try:
-            buffers.append(buffer.raw())
+            view = buffer.raw()
         except BufferError:
-            return True  # not contiguous: let pickle copy it in-band
+            return True
+        handover = self._handover
+        if (
+            handover is not None
+            and view.nbytes >= HANDOVER_MIN
+            and len(self.descriptors) < MAX_DESCRIPTORS
+        ):
+            fd = handover.seal(view)
+            if fd is not None:
+                self.descriptors.append(fd)
+                self._entries.append((DESCRIPTOR, view.nbytes))
+                return False
+        self.inline.append(view)
+        self._entries.append((INLINE, view.nbytes))
         return False
 
-    stream = pickle.dumps(msg, protocol=5, buffer_callback=out_of_band)
-    sizes = b"".join(_SIZE.pack(buffer.nbytes) for buffer in buffers)
-    return [_COUNT.pack(len(buffers)) + sizes + stream, *buffers]
+    def finish(self, stream: bytes) -> None:
+        """Complete the head with the pickle stream."""
+        self.head = payload_head(self._entries, stream) if self._entries else NO_BUFFERS + stream
+        self.length = len(self.head) + sum(buffer.nbytes for buffer in self.inline)
+
+    def close(self) -> None:
+        """Close the descriptors (once sent, the receiver holds its own)."""
+        close_all(self.descriptors)
+        self.descriptors = []
 
 
-def _deserialise(payload: memoryview, where: str) -> Any:
-    """Inverse of ``_serialise``; buffers become views of ``payload``."""
+def serialise(msg: Message, handover: Handover | None = None) -> Payload:
+    """``msg`` as a payload; large buffers handed over when ``handover`` can.
+
+    Pickle protocol 5 hands contiguous buffers (numpy arrays, bytes) to a
+    callback instead of copying them into the stream (see ``Payload.take``).
+    Anything but a ``Message`` is pickled as it is, which no receiver takes
+    for a message: tests make broken frames that way.
+    """
+    payload = Payload(handover)
+    sent = (msg.signal, msg.contents) if isinstance(msg, Message) else msg
+    try:
+        payload.finish(pickle.dumps(sent, protocol=5, buffer_callback=payload.take))
+    except BaseException:
+        payload.close()
+        raise
+    return payload
+
+
+class Table(NamedTuple):
+    """The entries of a received payload and where its pickle stream lies."""
+
+    entries: list[tuple[int, int]]
+    stream_start: int
+    stream_end: int
+
+    def descriptor_sizes(self) -> list[int]:
+        """SIZE of each descriptor entry, in order."""
+        return [size for kind, size in self.entries if kind == DESCRIPTOR]
+
+    def has_inline(self) -> bool:
+        """Whether buffers lie in the payload (the objects rebuilt will point into it)."""
+        return any(kind == INLINE for kind, _ in self.entries)
+
+
+def read_table(payload: memoryview, where: str) -> Table:
+    """Parse COUNT and the entries, and check that they fit the payload.
+
+    Raises:
+        ProtocolError: The table is cut short, names an unknown kind, or its
+            inline buffers do not fit.
+    """
     if len(payload) < _COUNT.size:
         raise ProtocolError(f"{where}: frame payload too short")
     (count,) = _COUNT.unpack_from(payload)
     offset = _COUNT.size
-    sizes = []
+    if count == 0:  # most messages: no buffers, nothing more to check
+        return Table([], offset, len(payload))
+    if len(payload) < offset + count * _ENTRY.size:
+        raise ProtocolError(f"{where}: frame payload too short for {count} buffers")
+    entries = []
     for _ in range(count):
-        if len(payload) < offset + _SIZE.size:
-            raise ProtocolError(f"{where}: frame payload too short")
-        sizes.append(_SIZE.unpack_from(payload, offset)[0])
-        offset += _SIZE.size
-    stream_end = len(payload) - sum(sizes)
+        kind, size = _ENTRY.unpack_from(payload, offset)
+        if kind not in (INLINE, DESCRIPTOR) or size > MAX_FRAME:
+            raise ProtocolError(f"{where}: buffer entry ({kind}, {size}) is not valid")
+        entries.append((kind, size))
+        offset += _ENTRY.size
+    inline = sum(size for kind, size in entries if kind == INLINE)
+    stream_end = len(payload) - inline
     if stream_end < offset:
         raise ProtocolError(f"{where}: frame buffers exceed the frame")
-    buffers = []
-    position = stream_end
-    for size in sizes:
-        buffers.append(payload[position : position + size])
-        position += size
-    return pickle.loads(payload[offset:stream_end], buffers=buffers)
+    return Table(entries, offset, stream_end)
+
+
+def unpickle(payload: memoryview, table: Table, mapped: Sequence[Any]) -> Message:
+    """Rebuild the message; inline buffers are views of ``payload``, the others ``mapped``.
+
+    Raises:
+        ProtocolError: The payload holds something other than a message.
+        Exception: Whatever unpickling its contents raised.
+    """
+    if not table.entries:
+        return plain_message(payload[table.stream_start :])
+    buffers: list[Any] = []
+    position = table.stream_end
+    handed = iter(mapped)
+    for kind, size in table.entries:
+        if kind == INLINE:
+            buffers.append(payload[position : position + size])
+            position += size
+        else:
+            buffers.append(next(handed))
+    return _message(pickle.loads(payload[table.stream_start : table.stream_end], buffers=buffers))
+
+
+def plain_message(stream: memoryview) -> Message:
+    """The message of a payload without buffers, from its pickle stream."""
+    return _message(pickle.loads(stream))
+
+
+def _message(pair: Any) -> Message:
+    """The ``Message`` a payload's ``(signal, contents)`` pair stands for."""
+    if type(pair) is not tuple or len(pair) != 2:
+        raise ProtocolError(f"the frame holds {type(pair).__name__}, not a message")
+    signal, contents = pair
+    if signal is not None and type(signal) is not str:
+        raise ProtocolError(f"the frame's signal is a {type(signal).__name__}, not a name")
+    return Message(contents, signal)
 
 
 def write_frame(
@@ -167,15 +328,22 @@ def write_frame(
     seq: int,
     msg: Message,
 ) -> None:
-    """Serialise ``msg`` as frame number ``seq`` of a channel through ``write``.
+    """Send ``msg`` as frame number ``seq`` of a MAC'd channel (pipe, TCP) through ``write``.
 
-    Large buffers are passed to ``write`` in slices of their own memory, each
-    hashed just before it is written, and the MAC follows the last one.
+    A small frame is written with one call. A large one is written in
+    slices of the buffers' own memory, each hashed just before it is
+    written, and the MAC follows the last one.
     """
-    parts = _serialise(msg)
-    length = sum(memoryview(part).nbytes for part in parts)
-    mac = _new_mac(key, context, seq)
-    write(_HEADER.pack(MAGIC, length))
+    payload = serialise(msg)
+    mac = new_mac(key, context, seq)
+    parts = [payload.head, *payload.inline]
+    header = frame_header(payload.length)
+    if payload.length <= _ONE_WRITE:
+        body = b"".join(parts)
+        mac.update(body)
+        write(header + body + mac.digest())
+        return
+    write(header)
     for part in parts:
         view = memoryview(part).cast("B")
         for start in range(0, len(view), _HASH_CHUNK):
@@ -185,194 +353,36 @@ def write_frame(
     write(mac.digest())
 
 
+def send_frame(sock: socket.socket, msg: Message, handover: Handover | None) -> None:
+    """Send ``msg`` as a frame on an authenticated Unix-socket connection (no MAC).
+
+    Large buffers are handed over as sealed memfds when ``handover`` can;
+    the descriptors go with the frame's first bytes, then are closed here.
+    """
+    payload = serialise(msg, handover)
+    if not payload.inline and not payload.descriptors:
+        sock.sendall(frame_header(payload.length) + payload.head)
+        return
+    try:
+        first = frame_header(payload.length) + payload.head
+        inline = payload.inline
+        if payload.length <= _ONE_WRITE and inline:
+            first = b"".join([first, *inline])
+            inline = []
+        if payload.descriptors:
+            rights = array.array("i", payload.descriptors)
+            sent = sock.sendmsg([first], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, rights)])
+            first = first[sent:]
+        if first:
+            sock.sendall(first)
+        for buffer in inline:
+            sock.sendall(buffer)
+    finally:
+        payload.close()
+
+
 def encode_frame(key: bytes, context: bytes, seq: int, msg: Message) -> bytes:
-    """Frame ``seq`` of a channel as one bytes object (for tests and tools)."""
+    """Frame ``seq`` of a MAC'd channel as one bytes object (for tests and tools)."""
     pieces: list[bytes | memoryview] = []
     write_frame(pieces.append, key, context, seq, msg)
     return b"".join(pieces)
-
-
-class FrameDecoder:
-    """Turns the bytes of one channel, fed in any pieces, into items.
-
-    On a pipe (``text=True``) the items are ``TextLine`` and ``Message``
-    objects; on a socket (``text=False``) only ``Message`` objects, and any
-    byte that is not part of a valid frame raises ``ProtocolError``. On
-    either, an authenticated frame that cannot be unpickled into a
-    ``Message`` is a ``DecodeFailure`` item: it never raises, so neither the
-    items decoded with it nor the frames after it are lost.
-
-    On a socket, once a frame's header has arrived its payload and MAC are
-    collected in one block of the announced size, hashed piece by piece as
-    they arrive; ``payload_space`` exposes the unfilled part so the reader
-    can ``recv_into`` it without intermediate copies.
-
-    Args:
-        key: The run's secret.
-        context: Channel binding (see the module docstring).
-        stream: Name used for text lines and log messages.
-        text: Whether bytes outside frames are legitimate text.
-    """
-
-    def __init__(self, key: bytes, context: bytes, stream: str, text: bool) -> None:
-        self._key = key
-        self._context = context
-        self._stream = stream
-        self._text = text
-        self._buf = bytearray()
-        self._seq = 0
-        self._block: bytearray | None = None
-        self._length = 0
-        self._filled = 0
-        self._hashed = 0
-        self._digest: hmac.HMAC | None = None
-        self.frames_rejected = 0
-
-    def payload_space(self) -> memoryview | None:
-        """The unfilled part of the frame being received, if any."""
-        if self._block is None:
-            return None
-        return memoryview(self._block)[self._filled :]
-
-    def payload_received(self, size: int) -> list[Received]:
-        """Account for ``size`` bytes written into ``payload_space()``."""
-        if self._block is None or self._digest is None:
-            return []
-        self._filled += size
-        hash_to = min(self._filled, self._length)
-        if hash_to > self._hashed:
-            with memoryview(self._block) as view:
-                self._digest.update(view[self._hashed : hash_to])
-            self._hashed = hash_to
-        if self._filled < len(self._block):
-            return []
-        block, digest, length = self._block, self._digest, self._length
-        self._block = self._digest = None
-        message = self._open(memoryview(block)[:length], bytes(block[length:]), digest)
-        return [message] if message is not None else []
-
-    def feed(self, data: bytes | memoryview) -> list[Received]:
-        """Add bytes read from the channel; return every complete item."""
-        items: list[Received] = []
-        space = self.payload_space()
-        if space is not None:
-            taken = min(len(space), len(data))
-            space[:taken] = data[:taken]
-            space.release()
-            data = data[taken:]
-            items.extend(self.payload_received(taken))
-        self._buf += data
-        while self._buf and self._block is None:
-            start = self._buf.find(MAGIC) if self._text else 0
-            if start != 0:
-                if not self._emit_text(items, start):
-                    break
-                continue
-            if not self._buf.startswith(MAGIC[: len(self._buf)]):
-                raise ProtocolError(f"{self._stream}: data outside a frame")
-            if len(self._buf) < HEADER_SIZE:
-                break
-            _, length = _HEADER.unpack_from(self._buf)
-            if length > MAX_FRAME:
-                if self._text:
-                    self._take_text(items, len(MAGIC))
-                    continue
-                raise ProtocolError(f"{self._stream}: frame of {length} bytes exceeds {MAX_FRAME}")
-            end = HEADER_SIZE + length + MAC_SIZE
-            if not self._text and len(self._buf) < end:
-                self._receive_into_block(length)
-                break
-            if len(self._buf) < end:
-                break
-            payload = bytes(self._buf[HEADER_SIZE : end - MAC_SIZE])
-            message = self._open(payload, bytes(self._buf[end - MAC_SIZE : end]))
-            if message is None:
-                self._take_text(items, len(MAGIC))
-                continue
-            del self._buf[:end]
-            items.append(message)
-        return items
-
-    def _receive_into_block(self, length: int) -> None:
-        """Switch to collecting the current frame in a block of its own size."""
-        self._block = bytearray(length + MAC_SIZE)
-        self._length = length
-        self._filled = self._hashed = 0
-        self._digest = _new_mac(self._key, self._context, self._seq)
-        received = self._buf[HEADER_SIZE:]
-        self._buf.clear()
-        self._block[: len(received)] = received
-        self.payload_received(len(received))
-
-    def close(self) -> list[TextLine]:
-        """End of stream: whatever is left is text (pipes) and never dropped."""
-        items: list[Received] = []
-        if self._buf and self._text:
-            self._take_text(items, len(self._buf))
-        elif self._buf or self._block is not None:
-            logger.warning("%s: connection closed inside a frame", self._stream)
-            self._buf.clear()
-            self._block = self._digest = None
-        return [item for item in items if isinstance(item, TextLine)]
-
-    def _open(
-        self, payload: bytes | memoryview, mac: bytes, digest: hmac.HMAC | None = None
-    ) -> Message | DecodeFailure | None:
-        """Check ``mac`` (``digest`` if already fed the payload), then unpickle.
-
-        Returns:
-            The message; a ``DecodeFailure`` if the authenticated payload is not
-            one; ``None`` for frame-like text on a pipe that failed its MAC.
-        """
-        if digest is None:
-            digest = _new_mac(self._key, self._context, self._seq)
-            digest.update(payload)
-        if not hmac.compare_digest(digest.digest(), mac):
-            self.frames_rejected += 1
-            if self._text:
-                logger.debug("%s: frame-like bytes failed authentication", self._stream)
-                return None
-            raise ProtocolError(f"{self._stream}: frame failed authentication")
-        seq = self._seq
-        self._seq += 1
-        try:
-            message = _deserialise(memoryview(payload), self._stream)
-            if not isinstance(message, Message):
-                raise ProtocolError(f"the frame holds {type(message).__name__}, not a Message")
-        except Exception as err:  # anything unpickling runs may raise; the Task's own bug
-            return DecodeFailure(
-                self._stream,
-                seq,
-                f"{type(err).__name__}: {err}",
-                "".join(traceback.format_exception(err)),
-            )
-        return message
-
-    def _emit_text(self, items: list[Received], magic_at: int) -> bool:
-        """Emit text before a frame (or all complete lines); False if stuck."""
-        if magic_at > 0:
-            self._take_text(items, magic_at)
-            return True
-        newline = self._buf.rfind(b"\n")
-        keep = _partial_magic_suffix(self._buf)
-        if newline != -1:
-            self._take_text(items, newline + 1)
-            return True
-        if len(self._buf) - keep >= MAX_TEXT_LINE:
-            self._take_text(items, len(self._buf) - keep)
-            return True
-        return False
-
-    def _take_text(self, items: list[Received], size: int) -> None:
-        chunk = bytes(self._buf[:size])
-        del self._buf[:size]
-        text = chunk.decode("utf-8", errors="backslashreplace")
-        items.extend(TextLine(self._stream, line) for line in text.splitlines())
-
-
-def _partial_magic_suffix(buf: bytearray) -> int:
-    """Length of the longest tail of ``buf`` that could begin a MAGIC."""
-    for size in range(min(len(MAGIC) - 1, len(buf)), 0, -1):
-        if buf.endswith(MAGIC[:size]):
-            return size
-    return 0

@@ -21,8 +21,10 @@ from lute.ipc.frames import (
     TCP_PREFIX,
     handshake_answer,
     handshake_welcome,
+    send_frame,
     write_frame,
 )
+from lute.ipc.handover import Handover
 from lute.ipc.message import Message
 
 
@@ -103,19 +105,30 @@ def connect_authenticated(path: str, key: bytes) -> tuple[socket.socket, bytes]:
 class SocketWriter:
     """Task side of the socket channel: one authenticated connection.
 
+    On a Unix socket, frames go without a MAC and large buffers are handed
+    over as sealed memfds (see ``lute.ipc.handover``); on TCP every frame
+    carries its MAC and every buffer travels in it.
+
     Args:
         path: The Executor's socket: a path, or ``tcp://host:port``.
         key: The run's secret.
+        handover: Whether to hand large buffers over on a Unix socket;
+            ``None`` reads ``$LUTE_IPC_HANDOVER`` (default: yes).
     """
 
-    def __init__(self, path: str, key: bytes) -> None:
+    def __init__(self, path: str, key: bytes, handover: bool | None = None) -> None:
         self._key = key
         self._seq = 0
         self._sock, self._context = connect_authenticated(path, key)
+        self._unix = self._sock.family == socket.AF_UNIX
+        self._handover = Handover(handover) if self._unix else None
 
     def write(self, msg: Message) -> None:
         """Send one message; blocks until the Executor has taken it all."""
-        write_frame(self._sock.sendall, self._key, self._context, self._seq, msg)
+        if self._unix:
+            send_frame(self._sock, msg, self._handover)
+        else:
+            write_frame(self._sock.sendall, self._key, self._context, self._seq, msg)
         self._seq += 1
 
     def close(self) -> None:
@@ -123,7 +136,8 @@ class SocketWriter:
         self._sock.close()
 
     def __str__(self) -> str:
-        return "SocketCommunicator: authenticated frames over a Unix socket"
+        where = "a Unix socket" if self._unix else "TCP"
+        return f"SocketCommunicator: authenticated frames over {where}"
 
 
 def _recv_exactly(sock: socket.socket, size: int) -> bytes:

@@ -1,0 +1,78 @@
+"""Tasks the benchmarks run through the real Executor, installed as a plugin.
+
+The directory holding this module and its dist-info is put on ``PYTHONPATH``
+by ``python -m benchmarks``; that stands in for ``pip install`` (see
+docs/plugins.md), so the Tasks are found exactly as a user's would be.
+
+Both Tasks wait ``settle_s`` before they start sending, so the Executor has
+finished its own start-up (its first database record) and the measurement is
+of the message path alone; start-up is measured on its own.
+"""
+
+from __future__ import annotations
+
+import time
+
+from pydantic import Field
+
+from lute.config.models.base import TaskParameters
+from lute.tasks.base import Task
+
+
+class BenchMessagesParameters(TaskParameters):
+    """How many small messages to send, and how fast (0: as fast as it can)."""
+
+    count: int = Field(100_000, ge=1)
+    rate: float = Field(0, ge=0)
+    settle_s: float = Field(1.0, ge=0)
+
+
+class BenchMessages(Task):
+    """Sends ``count`` small messages, each ``(index, CLOCK_MONOTONIC in ns)``.
+
+    With a ``rate``, message ``i`` leaves when ``i / rate`` seconds have passed
+    (a busy wait: sleeping is far too coarse), or at once if it is late.
+    """
+
+    def _run(self) -> None:
+        params = self._task_parameters
+        time.sleep(params.settle_s)
+        clock = time.monotonic_ns
+        report = self._report
+        if not params.rate:
+            for index in range(params.count):
+                report((index, clock()))
+            return
+        period = 1e9 / params.rate
+        start = clock()
+        for index in range(params.count):
+            due = start + int(index * period)
+            now = clock()
+            while now < due:
+                now = clock()
+            report((index, now))
+
+
+class BenchBulkParameters(TaskParameters):
+    """How many arrays of how many MiB to send."""
+
+    count: int = Field(5, ge=1)
+    mib: int = Field(100, ge=1)
+    settle_s: float = Field(1.0, ge=0)
+
+
+class BenchBulk(Task):
+    """Sends ``count`` float64 arrays of ``mib`` MiB, made (and resident) before the clock starts.
+
+    Array ``k`` holds ``k, k + 1, ...``, so the receiver can check its ends.
+    """
+
+    def _run(self) -> None:
+        import numpy as np
+
+        params = self._task_parameters
+        length = params.mib * 1024 * 1024 // 8
+        arrays = [np.arange(length, dtype=np.float64) + k for k in range(params.count)]
+        time.sleep(params.settle_s)
+        for index, array in enumerate(arrays):
+            self._report({"index": index, "sent": time.monotonic_ns(), "array": array})

@@ -1,0 +1,98 @@
+"""Start-up: ``lute run`` end to end against two interpreters importing pydantic and yaml.
+
+The floor is what any design with an Executor process and a Task process
+that read YAML and validate with pydantic must pay: one interpreter that
+imports both and starts a second that does the same, then waits for it.
+The import profile (``python -X importtime``) shows where ``lute run``'s own
+imports go, per process.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from benchmarks.common import PYTHON, REPO, Timed, child_env, timed_run
+
+FLOOR_CODE = (
+    "import subprocess, sys, pydantic, yaml; "
+    "subprocess.run([sys.executable, '-c', 'import pydantic, yaml'], check=True)"
+)
+HEAVY = ("pydantic", "yaml", "sqlalchemy", "requests", "jinja2", "numpy")
+"""Packages the import profile names on their own."""
+
+
+def floor(work: Path) -> Timed:
+    return timed_run([PYTHON, "-c", FLOOR_CODE], child_env(work))
+
+
+def true_config(work: Path) -> Path:
+    """A config whose ``TestThirdParty`` section runs ``true`` with no arguments."""
+    path = work / "true.yaml"
+    header = {"title": "benchmark", "experiment": "bench", "run": 1, "work_dir": str(work)}
+    path.write_text(yaml.safe_dump_all([header, {"TestThirdParty": {"executable": "true"}}]))
+    return path
+
+
+def lute_run(managed: str, config: Path, work: Path) -> Timed:
+    return timed_run(
+        [PYTHON, "-m", "lute", "run", "-t", managed, "-c", str(config)], child_env(work), cwd=work
+    )
+
+
+@dataclass
+class ImportProfile:
+    """Import time of one process, in ms, as ``python -X importtime`` counts it."""
+
+    total: float = 0.0
+    packages: dict[str, float] = field(default_factory=dict)
+
+
+def parse_importtime(text: str) -> ImportProfile:
+    """Total import time, and each heavy package's, from ``-X importtime`` lines.
+
+    importtime prints a module after the modules it imported, indented one
+    level deeper; read backwards, each line's parent is the last line read
+    with a smaller indent. A heavy package counts where it is first imported
+    (its own submodules are inside that).
+    """
+    profile = ImportProfile(packages=dict.fromkeys(HEAVY, 0.0))
+    rows = []
+    for line in text.splitlines():
+        if not line.startswith("import time:") or "self [us]" in line:
+            continue
+        _, cumulative_us, name = line.removeprefix("import time:").split("|")
+        rows.append(((len(name) - len(name.lstrip())) // 2 - 1, name.strip(), int(cumulative_us)))
+    parents: list[str] = []
+    for depth, name, cumulative in reversed(rows):
+        del parents[depth:]
+        top = name.split(".")[0]
+        if depth == 0:
+            profile.total += cumulative / 1000
+        if top in profile.packages and all(parent.split(".")[0] != top for parent in parents):
+            profile.packages[top] += cumulative / 1000
+        parents.append(name)
+    return profile
+
+
+def import_profiles(work: Path) -> dict[str, ImportProfile]:
+    """``lute run -t Tester`` under ``-X importtime``: the CLI/Executor and the Task process."""
+    env = child_env(work, PYTHONPROFILEIMPORTTIME="1")
+    done = subprocess.run(
+        [PYTHON, "-m", "lute", "run", "-t", "Tester", "-c", str(REPO / "config/test.yaml")],
+        env=env,
+        cwd=work,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    logs = sorted((work / "logs" / "Test").glob("*/attempt-1.err"), key=os.path.getmtime)
+    task_text = logs[-1].read_text() if logs else ""
+    return {
+        "lute run (CLI and Executor)": parse_importtime(done.stderr),
+        "Task process": parse_importtime(task_text),
+    }
