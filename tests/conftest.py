@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -106,3 +107,23 @@ def task_rows(db_path: Path, table: str) -> list[dict[str, Any]]:
 def log_lines(text: str) -> list[str]:
     """The lines of lute's log output without their timestamps (``LEVEL:logger: message``)."""
     return [LOG_STAMP.sub("", line) for line in text.strip().splitlines()]
+
+
+def pip_install_copy(source: Path, root: Path) -> Path:
+    """Install the package at ``source`` with pip into ``root/site``; return that directory.
+
+    The source is copied first, because a build leaves files behind in it.
+    """
+    copy = shutil.copytree(source, root / "src")
+    site = root / "site"
+    subprocess.run(
+        [
+            sys.executable, "-m", "pip", "install", "--quiet", "--no-build-isolation",
+            "--no-deps", "--no-compile", "--disable-pip-version-check", "--target", str(site),
+            str(copy),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )  # fmt: skip
+    return site

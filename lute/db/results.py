@@ -29,6 +29,7 @@ from sqlalchemy.engine import Row
 from lute.core.analysis import TaskStatus
 from lute.core.exceptions import ConfigurationError, UnknownNameError
 from lute.core.workdir import default_work_dir
+from lute.db.columns import as_utc
 from lute.db.engine import database_url, redacted, write_transaction
 from lute.db.orphans import settle_orphans
 from lute.db.records import (
@@ -358,8 +359,8 @@ def _result(task: str, row: Any, header: dict[str, Any]) -> Result:
         status=status,
         valid=bool(row["valid_flag"]),
         invalid_reason=row["invalid_reason"],
-        start_time=_utc(row["start_time"]),
-        end_time=_utc(row["end_time"]),
+        start_time=as_utc(row["start_time"]),
+        end_time=as_utc(row["end_time"]),
         duration=row["duration"],
         exit_code=row["exit_code"],
         host=row["host"],
@@ -386,8 +387,8 @@ def _summary(row: Row[Any]) -> RunSummary:
         task_name=row.task_name,
         status=row.status or "",
         valid=bool(row.valid_flag),
-        start_time=_utc(row.start_time),
-        end_time=_utc(row.end_time),
+        start_time=as_utc(row.start_time),
+        end_time=as_utc(row.end_time),
         experiment=row.experiment,
         run=row.run,
     )
@@ -410,10 +411,6 @@ def _status(name: str) -> TaskStatus:
         raise UnknownNameError(
             f"no status {name!r}; statuses: {', '.join(s.value for s in TaskStatus)}"
         ) from None
-
-
-def _utc(value: dt.datetime | None) -> dt.datetime | None:
-    return None if value is None else value.replace(tzinfo=dt.timezone.utc)
 
 
 def result_rows(results: Iterable[Result]) -> tuple[list[str], list[dict[str, Any]]]:

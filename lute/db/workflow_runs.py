@@ -38,6 +38,7 @@ from sqlalchemy.exc import IntegrityError, ProgrammingError
 from lute.core.analysis import TaskStatus
 from lute.core.exceptions import UnknownNameError
 from lute.core.procinfo import process_start_ticks
+from lute.db.columns import as_utc
 from lute.db.ddl import create_table
 from lute.db.engine import redacted, write_transaction
 from lute.db.schema import DDL_RETRIES, Database
@@ -252,8 +253,8 @@ class WorkflowStore:
                     attempt=row.attempt,
                     status=row.status or "",
                     valid=bool(row.valid_flag),
-                    start_time=_utc(row.start_time),
-                    end_time=_utc(row.end_time),
+                    start_time=as_utc(row.start_time),
+                    end_time=as_utc(row.end_time),
                     host=row.host,
                 )
         return found
@@ -331,8 +332,8 @@ def _node_row(node: NodeRecord) -> dict[str, Any]:
 def _record(row: Any) -> WorkflowRecord:
     values = {name: getattr(row, name) for name in _RECORD_FIELDS}
     values["options"] = json.loads(row.options) if row.options else {}
-    values["start_time"] = _utc(row.start_time)
-    values["end_time"] = _utc(row.end_time)
+    values["start_time"] = as_utc(row.start_time)
+    values["end_time"] = as_utc(row.end_time)
     return WorkflowRecord(**values)
 
 
@@ -343,8 +344,8 @@ def _node(row: Any) -> NodeRecord:
         values["state"] = NodeState(row.state)
     except ValueError:
         values["state"] = NodeState.UNKNOWN
-    values["start_time"] = _utc(row.start_time)
-    values["end_time"] = _utc(row.end_time)
+    values["start_time"] = as_utc(row.start_time)
+    values["end_time"] = as_utc(row.end_time)
     return NodeRecord(**values)
 
 
@@ -362,10 +363,6 @@ def _naive_times(values: dict[str, Any]) -> dict[str, Any]:
 
 def _aware(value: Any) -> bool:
     return isinstance(value, dt.datetime) and value.tzinfo is not None
-
-
-def _utc(value: dt.datetime | None) -> dt.datetime | None:
-    return None if value is None else value.replace(tzinfo=dt.timezone.utc)
 
 
 def now_utc() -> dt.datetime:

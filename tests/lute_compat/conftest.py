@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from conftest import pip_install_copy
 
 LUTE_STYLE_SOURCE = Path(__file__).resolve().parent / "lute_style_pkg"
 
@@ -17,19 +15,7 @@ LUTE_STYLE_SOURCE = Path(__file__).resolve().parent / "lute_style_pkg"
 def lute_style_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The package of LUTE-style Tasks, pip-installed into a fresh directory."""
     root = tmp_path_factory.mktemp("lute_style")
-    source = shutil.copytree(LUTE_STYLE_SOURCE, root / "src")  # builds leave files behind
-    site = root / "site"
-    subprocess.run(
-        [
-            sys.executable, "-m", "pip", "install", "--quiet", "--no-build-isolation",
-            "--no-deps", "--no-compile", "--disable-pip-version-check", "--target", str(site),
-            str(source),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )  # fmt: skip
-    return site
+    return pip_install_copy(LUTE_STYLE_SOURCE, root)
 
 
 @pytest.fixture
