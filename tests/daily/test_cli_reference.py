@@ -1,0 +1,49 @@
+"""docs/cli.md is the parser rendered: it fails here as soon as the two differ."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+
+from conftest import REPO
+
+from lute.cli import COMMANDS, build_parser
+from lute.cli.reference import REGENERATE, render
+
+PAGE = REPO / "docs" / "cli.md"
+
+
+def test_the_page_is_what_the_parser_renders() -> None:
+    assert PAGE.read_text(encoding="utf-8") == render(), (
+        f"docs/cli.md is out of date with lute's argument parser; regenerate it with:\n"
+        f"    {REGENERATE}"
+    )
+
+
+def test_every_command_and_option_is_on_the_page() -> None:
+    page = render()
+    for command in COMMANDS:
+        assert f"`lute {command}`" in page
+    (commands,) = [a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)]
+    common = {"-h", "--help", "-q", "--quiet", "-v", "--verbose", "--debug"}  # said once, at the top
+    for option in set(commands.choices["run"]._option_string_actions) - common:
+        assert f"`{option}" in page, option
+
+
+def test_the_regeneration_command_writes_the_same_page_on_any_terminal(tmp_path) -> None:
+    """The documented command, run as a user would, in a narrow and a wide terminal."""
+    pages = []
+    for columns in ("40", "200"):
+        done = subprocess.run(
+            [sys.executable, "-m", "lute.cli.reference"],
+            env={**os.environ, "COLUMNS": columns, "PYTHONPATH": str(REPO)},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        pages.append(done.stdout)
+    assert pages[0] == pages[1] == render()
+    assert REGENERATE == "python -m lute.cli.reference > docs/cli.md"
