@@ -27,7 +27,15 @@ def test_every_command_and_option_is_on_the_page() -> None:
     for command in COMMANDS:
         assert f"`lute {command}`" in page
     (commands,) = [a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)]
-    common = {"-h", "--help", "-q", "--quiet", "-v", "--verbose", "--debug"}  # said once, at the top
+    common = {
+        "-h",
+        "--help",
+        "-q",
+        "--quiet",
+        "-v",
+        "--verbose",
+        "--debug",
+    }  # said once, at the top
     for option in set(commands.choices["run"]._option_string_actions) - common:
         assert f"`{option}" in page, option
 

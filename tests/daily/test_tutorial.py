@@ -77,11 +77,11 @@ def _squeezed(text: str) -> str:
 
 
 def shown_line_matches(shown: str, output: str) -> bool:
-    """Whether some line of ``output`` has the fragments of ``shown`` (split at ``...``) in order."""
+    """Whether a line of ``output`` has the fragments of ``shown`` (split at ``...``) in order."""
     fragments = [_squeezed(part) for part in shown.split("...")]
     fragments = [part for part in fragments if part]
-    for line in output.splitlines():
-        line = _squeezed(line)
+    for raw in output.splitlines():
+        line = _squeezed(raw)
         position = 0
         for fragment in fragments:
             position = line.find(fragment, position)
@@ -101,7 +101,8 @@ def tutorial_env(root: Path, slurm: dict[str, str]) -> dict[str, str]:
     env = {
         name: value
         for name, value in os.environ.items()
-        if not name.startswith(("LUTE_", "PIP_", "SLURM_")) and name not in ("EXPERIMENT", "RUN_NUM")
+        if not name.startswith(("LUTE_", "PIP_", "SLURM_"))
+        and name not in ("EXPERIMENT", "RUN_NUM")
     }
     site = root / "site"
     env.update(slurm)
@@ -171,4 +172,3 @@ def test_the_matcher_needs_every_fragment_in_order() -> None:
     assert shown_line_matches("... FindPeaks COMPLETED ...", "abc  FindPeaks  COMPLETED  yes")
     assert not shown_line_matches("COMPLETED ... status", "status COMPLETED")
     assert not shown_line_matches("status ... FAILED", "status COMPLETED\nFAILED")
-
