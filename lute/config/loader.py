@@ -125,7 +125,8 @@ def _check_work_dir(where: str, header: dict[str, Any]) -> None:
         return
     state = "is not a directory" if path.exists() else "does not exist; create it first"
     shown = given if given.isprintable() else repr(given)
-    raise ConfigurationError(f"{where}: work_dir {shown} {state}")
+    resolved = "" if path.is_absolute() else f" (resolved from here: {path.absolute()})"
+    raise ConfigurationError(f"{where}: work_dir {shown} {state}{resolved}")
 
 
 def _with_env_fallbacks(header: dict[str, Any]) -> dict[str, Any]:

@@ -51,4 +51,5 @@ def test_explicit_work_dir_refused_but_the_default_is_created(lute_env, tmp_path
     done = run_lute(["run", "-t", "Tester", "-c", str(config)], env, cwd=fresh)
     assert done.returncode == 2, done.stderr
     assert "work_dir ./w does not exist; create it first" in done.stderr
+    assert f"(resolved from here: {fresh / 'w'})" in done.stderr
     assert not (fresh / "w").exists()
