@@ -93,7 +93,24 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     for module in modules:
         importlib.import_module(module).register(commands)
     _accept_verbosity_anywhere(parser)
+    _describe_sub_commands(parser)
     return parser
+
+
+def _describe_sub_commands(parser: argparse.ArgumentParser) -> None:
+    """Give each sub-command without a description its one-line help as one.
+
+    ``lute run --help`` would otherwise open with a bare usage line: the
+    sentence saying what the command does is shown only in the parent's list.
+    """
+    for action in parser._actions:
+        if not isinstance(action, argparse._SubParsersAction):
+            continue
+        helps = {choice.dest: choice.help for choice in action._choices_actions}
+        for name, sub in action.choices.items():
+            if sub.description is None and helps.get(name):
+                sub.description = helps[name][0].upper() + helps[name][1:] + "."
+            _describe_sub_commands(sub)
 
 
 def _accept_verbosity_anywhere(parser: argparse.ArgumentParser) -> None:

@@ -55,3 +55,17 @@ def test_the_regeneration_command_writes_the_same_page_on_any_terminal(tmp_path)
         pages.append(done.stdout)
     assert pages[0] == pages[1] == render()
     assert REGENERATE == "python -m lute.cli.reference > docs/cli.md"
+
+
+def test_every_sub_command_says_what_it_does_in_its_own_help() -> None:
+    """``lute run --help`` opens with a sentence, not only a usage line."""
+
+    def walk(parser: argparse.ArgumentParser) -> None:
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, sub in action.choices.items():
+                    assert sub.description, f"{sub.prog} has no description"
+                    assert sub.format_help().count("\n\n") >= 1, name
+                    walk(sub)
+
+    walk(build_parser())
