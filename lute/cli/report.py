@@ -14,7 +14,7 @@ import logging
 from lute.cli.locate import database_options, open_located
 from lute.core.exit_codes import EXIT_OK
 from lute.db.engine import redacted
-from lute.report import DEFAULT_DIR, build_report, check_report_dir
+from lute.report import DEFAULT_DIR, build_report
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +43,6 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 
 def _report(args: argparse.Namespace) -> int:
-    check_report_dir(args.output)  # before the database: fail fast on a place we cannot write
     database = open_located(args)
     outcome = build_report(database, args.output, redacted(database.url))
     logger.info(
