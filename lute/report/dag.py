@@ -20,6 +20,8 @@ BOX_W, BOX_H = 196, 50
 GAP_X, GAP_Y = 28, 58
 PAD = 16
 LEGEND_H = 34
+WIDE = 1000
+"""A graph wider than this scrolls sideways instead of shrinking its text."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -82,8 +84,9 @@ def dag_svg(nodes: Sequence[DagNode]) -> str:
         for index, name in enumerate(row):
             x = left + index * (BOX_W + GAP_X) + BOX_W / 2
             centre[name] = (x, PAD + depth * (BOX_H + GAP_Y) + BOX_H / 2)
+    kind = "dag wide" if width > WIDE else "dag"
     out = [
-        f'<svg class="dag" width="{width:.0f}" height="{height:.0f}"'
+        f'<svg class="{kind}" width="{width:.0f}" height="{height:.0f}"'
         f' viewBox="0 0 {width:.0f} {height:.0f}" role="img"'
         ' aria-label="Workflow graph" xmlns="http://www.w3.org/2000/svg">'
         '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7"'

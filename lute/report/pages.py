@@ -110,7 +110,7 @@ class Pages:
             "host": result.host or "",
             "workflow_href": "workflows/" + workflow_page(workflow[0]) if workflow else None,
             "workflow_label": f"{workflow[0][:8]} · {workflow[1]}" if workflow else "",
-            "summary": _short(_text(result.summary).strip().split("\n", 1)[0], 90),
+            "summary": _short(_text(result.summary).strip().split("\n", 1)[0], 70),
             "summary_full": _short(_text(result.summary), 2000),
         }
 

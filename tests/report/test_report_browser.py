@@ -92,12 +92,12 @@ def test_typing_filters_and_clicking_a_header_sorts(built, page):
     header.click()
     assert header.get_attribute("aria-sort") == "ascending"
     keys = shown.eval_on_selector_all(
-        "#runs-table tbody tr", "rs => rs.map(r => parseFloat(r.cells[5].dataset.sort))"
+        "#runs-table tbody tr", "rs => rs.map(r => parseFloat(r.cells[4].dataset.sort))"
     )
     assert keys == sorted(keys) and keys != sorted(keys, reverse=True)
     header.click()
     keys = shown.eval_on_selector_all(
-        "#runs-table tbody tr", "rs => rs.map(r => parseFloat(r.cells[5].dataset.sort))"
+        "#runs-table tbody tr", "rs => rs.map(r => parseFloat(r.cells[4].dataset.sort))"
     )
     assert keys == sorted(keys, reverse=True)
     assert page.errors == []
