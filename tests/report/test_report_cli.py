@@ -13,6 +13,8 @@ from conftest import run_lute, write_config
 from lute.core.analysis import TaskStatus
 from lute.db.results import Result
 from lute.report.dag import DagNode, dag_svg, layers
+from lute.report.gather import ReportData, run_page
+from lute.report.pages import Pages
 from lute.report.plots import duration_plots, status_history
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -112,3 +114,21 @@ def test_plots_and_graph_keep_hostile_names_as_text():
 def test_layers_put_every_node_below_its_deepest_parent():
     graph = {"a": (), "b": ("a",), "c": ("a",), "d": ("b", "c"), "e": ("a", "d"), "x": ()}
     assert layers(graph) == [["a", "x"], ["b", "c"], ["d"], ["e"]]
+
+
+def test_pages_escape_a_hostile_task_name_and_run_id(tmp_path):
+    """Every page, not only the plots, shows names from the database as text."""
+    name = "<script>alert(1)</script>"
+    run = hostile_result(name, "x<img src=y onerror=alert(3)>", 1.0)
+    data = ReportData(
+        database="sqlite:///<b>db</b>",
+        made=dt.datetime.now(dt.timezone.utc),
+        results=[run],
+        workflows=[],
+        workflow_of_run={},
+    )
+    pages = Pages(data, tmp_path)
+    for html in (pages.index(), pages.run(run)):
+        assert name not in html and "<img" not in html and "<b>db" not in html
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert run_page(run).startswith("id-") and "/" not in run_page(run)
