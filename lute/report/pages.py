@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import hashlib
+import json
 import os
 import urllib.parse
 from collections import Counter
@@ -150,6 +151,7 @@ class Pages:
             duration=seconds(result.duration),
             logs=logs,
             summary_report=report,
+            elog_values=elog_values(result.summary),
             parameters=sorted((name, _text(value)) for name, value in result.parameters.items()),
             header=[(k, _text(v)) for k, v in result.header.items() if v not in (None, "")],
             workflow_href="../workflows/" + workflow_page(workflow[0]) if workflow else None,
@@ -241,6 +243,25 @@ def seconds(value: float | None) -> str:
     if whole < 3600:
         return f"{whole // 60} min {whole % 60:02d} s"
     return f"{whole // 3600} h {whole % 3600 // 60:02d} min"
+
+
+def elog_values(summary: Any) -> list[tuple[str, str]]:
+    """The run-table values a summary posted to the eLog, if it is a dict (or list of dicts).
+
+    The database keeps such a summary as JSON text; a summary that is plain
+    text has no values.
+    """
+    try:
+        parsed = json.loads(summary) if isinstance(summary, str) else None
+    except ValueError:
+        return []
+    parts = parsed if isinstance(parsed, list) else [parsed]
+    return [
+        (str(name), _text(value))
+        for part in parts
+        if isinstance(part, dict)
+        for name, value in part.items()
+    ]
 
 
 def _span(start: dt.datetime | None, end: dt.datetime | None) -> float | None:

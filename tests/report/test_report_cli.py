@@ -14,7 +14,7 @@ from lute.core.analysis import TaskStatus
 from lute.db.results import Result
 from lute.report.dag import DagNode, dag_svg, layers
 from lute.report.gather import ReportData, run_page
-from lute.report.pages import Pages
+from lute.report.pages import Pages, elog_values
 from lute.report.plots import duration_plots, status_history
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -132,3 +132,9 @@ def test_pages_escape_a_hostile_task_name_and_run_id(tmp_path):
         assert name not in html and "<img" not in html and "<b>db" not in html
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert run_page(run).startswith("id-") and "/" not in run_page(run)
+
+
+def test_a_dict_summary_is_shown_as_the_elog_run_table_values():
+    assert elog_values('{"hits": 12, "rate": 0.5}') == [("hits", "12"), ("rate", "0.5")]
+    assert elog_values('[{"a": 1}, "text", {"b": null}]') == [("a", "1"), ("b", "")]
+    assert elog_values("Test finished 1 loops") == elog_values(None) == elog_values("5") == []
