@@ -82,7 +82,9 @@ def build_report(
     pages = Pages(data, path)
     mode = umask_mode()
     for result in data.results:
-        write_atomically(path / "runs" / run_page(result), pages.run(result), mode=mode)
+        write_atomically(
+            path / "runs" / run_page(result.run_id, result.attempt), pages.run(result), mode=mode
+        )
     for entry in data.workflows:
         write_atomically(
             path / "workflows" / workflow_page(entry.wf_id), pages.workflow(entry), mode=mode

@@ -16,7 +16,7 @@ import hashlib
 import logging
 import re
 
-from lute.batch.follow import NodeView, WorkflowView, follow_workflow
+from lute.batch.follow import WorkflowView, follow_workflow
 from lute.core.exceptions import UnknownNameError
 from lute.db.results import Result, export_results, list_runs
 from lute.db.schema import Database
@@ -110,10 +110,9 @@ def _workflows(database: Database) -> list[WorkflowEntry]:
     ]
 
 
-def run_page(result: Result | NodeView) -> str:
-    """The file name of a run's page, relative to the report's ``runs/`` directory."""
-    attempt = result.attempt or 1
-    return f"{file_stem(result.run_id or '')}-{attempt}.html"
+def run_page(run_id: str, attempt: int | None) -> str:
+    """The file name of the page of a run's attempt, relative to the report's ``runs/``."""
+    return f"{file_stem(run_id)}-{attempt or 1}.html"
 
 
 def workflow_page(wf_id: str) -> str:

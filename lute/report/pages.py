@@ -96,7 +96,7 @@ class Pages:
         workflow = self.data.workflow_of_run.get(result.run_id)
         return {
             "run_id": result.run_id,
-            "href": "runs/" + run_page(result),
+            "href": "runs/" + run_page(result.run_id, result.attempt),
             "task": result.task_name,
             "status": result.status.value,
             "invalidated": not result.valid and bool(result.invalid_reason),
@@ -134,7 +134,7 @@ class Pages:
         page_dir = self.out_dir / "runs"
         workflow = self.data.workflow_of_run.get(result.run_id)
         attempts = [
-            (number, run_page(_Attempt(result.run_id, number)))
+            (number, run_page(result.run_id, number))
             for number in sorted(self._attempts.get(result.run_id, []))
         ]
         logs = [
@@ -198,7 +198,7 @@ class Pages:
             "status": node.state.value,
             "label": node.label,
             "run_id": node.run_id or "",
-            "href": "../runs/" + run_page(node) if has_page else None,
+            "href": "../runs/" + run_page(node.run_id or "", node.attempt) if has_page else None,
             "attempt": node.attempt or "",
             "started": when(node.start_time),
             "duration": seconds(node.duration),
@@ -216,14 +216,6 @@ class Pages:
             return None
         relative = os.path.relpath(target.resolve(), page_dir.resolve())
         return urllib.parse.quote(Path(relative).as_posix())
-
-
-class _Attempt:
-    """A run id and attempt number, enough to name a run's page."""
-
-    def __init__(self, run_id: str, attempt: int) -> None:
-        self.run_id = run_id
-        self.attempt = attempt
 
 
 def when(value: dt.datetime | None) -> str:

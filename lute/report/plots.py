@@ -158,8 +158,9 @@ def _duration_panel(
             f"{result.task_name} {result.run_id} attempt {result.attempt}: "
             f"{result.status.value}, {seconds:.2f} s, started {result.start_time:%Y-%m-%d %H:%M:%S}"
         )
+        href = escape(page_prefix + run_page(result.run_id, result.attempt))
         out.append(
-            f'<a href="{escape(page_prefix + run_page(result))}"><circle class="mark"'
+            f'<a href="{href}"><circle class="mark"'
             f' cx="{x_of(result.start_time):.1f}" cy="{y_of(seconds):.1f}" r="4.5"'
             f' fill="{status_colour(result.status.value)}"><title>{escape(label)}</title>'
             "</circle></a>"
@@ -203,8 +204,9 @@ def status_history(results: Sequence[Result], page_prefix: str = "runs/") -> str
             label = (
                 f"{task} {result.run_id} attempt {result.attempt}: {result.status.value}, {when}"
             )
+            href = escape(page_prefix + run_page(result.run_id, result.attempt))
             out.append(
-                f'<a href="{escape(page_prefix + run_page(result))}"><rect class="mark"'
+                f'<a href="{href}"><rect class="mark"'
                 f' x="{x}" y="{y}" width="{CELL}" height="{CELL}" rx="2"'
                 f' fill="{status_colour(result.status.value)}"><title>{escape(label)}</title>'
                 "</rect></a>"

@@ -131,7 +131,8 @@ def test_pages_escape_a_hostile_task_name_and_run_id(tmp_path):
     for html in (pages.index(), pages.run(run)):
         assert name not in html and "<img" not in html and "<b>db" not in html
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
-    assert run_page(run).startswith("id-") and "/" not in run_page(run)
+    page = run_page(run.run_id, run.attempt)
+    assert page.startswith("id-") and "/" not in page
 
 
 def test_a_dict_summary_is_shown_as_the_elog_run_table_values():
