@@ -26,10 +26,11 @@ LAYERS: dict[str, int] = {
     "managed_tasks": 6,
     "batch": 7,
     "triggers": 8,
+    "report": 8,
     "cli": 9,
     "__main__": 10,
 }
-"""Lowest first. Packages of one rank (db, elog) may not import each other."""
+"""Lowest first. Packages of one rank (db, elog; triggers, report) may not import each other."""
 
 COMPATIBILITY: dict[str, dict[str, str]] = {
     "lute.exceptions": {

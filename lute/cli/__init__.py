@@ -51,6 +51,7 @@ COMMANDS: dict[str, str] = {
     "watch": "lute.cli.watch",
     "ps": "lute.cli.ps",
     "logs": "lute.cli.logs",
+    "report": "lute.cli.report",
 }
 """Sub-command name -> the module that registers it."""
 COMMAND_MODULES = tuple(dict.fromkeys(COMMANDS.values()))
