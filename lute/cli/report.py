@@ -39,12 +39,37 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         metavar="DIR",
         help=f"the report directory, created if missing (default: ./{DEFAULT_DIR})",
     )
+    report.add_argument("-e", "--experiment", help="only this experiment's runs")
+    report.add_argument(
+        "-n",
+        "--limit",
+        type=_positive,
+        metavar="N",
+        help="only the newest N runs and N workflow runs (default: all)",
+    )
     report.set_defaults(handler=_report)
+
+
+def _positive(text: str) -> int:
+    """A count of at least one, for ``--limit`` (argparse reports anything else)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return value
 
 
 def _report(args: argparse.Namespace) -> int:
     database = open_located(args)
-    outcome = build_report(database, args.output, redacted(database.url))
+    outcome = build_report(
+        database,
+        args.output,
+        redacted(database.url),
+        experiment=args.experiment,
+        limit=args.limit,
+    )
     logger.info(
         "report of %d run(s) and %d workflow run(s) written to %s",
         outcome.runs,

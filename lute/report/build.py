@@ -65,7 +65,12 @@ def check_report_dir(out_dir: str | os.PathLike[str]) -> Path:
 
 
 def build_report(
-    database: Database, out_dir: str | os.PathLike[str], database_label: str
+    database: Database,
+    out_dir: str | os.PathLike[str],
+    database_label: str,
+    *,
+    experiment: str | None = None,
+    limit: int | None = None,
 ) -> ReportOutcome:
     """Write the report of ``database`` into ``out_dir``.
 
@@ -73,12 +78,14 @@ def build_report(
         database: The run database (dead runs already settled).
         out_dir: The report directory (created if missing).
         database_label: How pages name the database (no secrets in it).
+        experiment: Only this experiment's runs.
+        limit: Only the newest ``limit`` runs and workflow runs.
 
     Raises:
         ConfigurationError: The directory cannot be written.
     """
     path = check_report_dir(out_dir)
-    data = gather(database, database_label)
+    data = gather(database, database_label, experiment=experiment, limit=limit)
     pages = Pages(data, path)
     mode = umask_mode()
     for result in data.results:

@@ -70,15 +70,25 @@ class ReportData:
         return sorted({result.task_name for result in self.results})
 
 
-def gather(database: Database, database_label: str) -> ReportData:
-    """Read every run and workflow run of ``database`` for a report.
+def gather(
+    database: Database,
+    database_label: str,
+    *,
+    experiment: str | None = None,
+    limit: int | None = None,
+) -> ReportData:
+    """Read the runs and workflow runs of ``database`` for a report.
 
     Args:
         database: The open database (its dead runs already settled).
         database_label: How the report names the database (no secrets).
+        experiment: Only this experiment's runs: one report per beamtime
+            from a database several experiments share.
+        limit: Only the newest ``limit`` runs and workflow runs, so a
+            database of years stays a report that opens quickly.
     """
-    results = export_results(database, list_runs(database))
-    workflows = _workflows(database)
+    results = export_results(database, list_runs(database, experiment=experiment, limit=limit))
+    workflows = _workflows(database, limit)
     workflow_of_run = {
         node.run_id: (entry.wf_id, node.name)
         for entry in reversed(workflows)
@@ -95,7 +105,7 @@ def gather(database: Database, database_label: str) -> ReportData:
     )
 
 
-def _workflows(database: Database) -> list[WorkflowEntry]:
+def _workflows(database: Database, limit: int | None) -> list[WorkflowEntry]:
     """Every workflow run, followed from the records only; none if none was recorded."""
     try:
         store = WorkflowStore(database)
@@ -106,7 +116,7 @@ def _workflows(database: Database) -> list[WorkflowEntry]:
             view=follow_workflow(store, record.wf_id, ask_slurm=False),
             parents={node.node: node.parents for node in store.node_records(record.wf_id)},
         )
-        for record in store.recent()
+        for record in store.recent(limit)
     ]
 
 

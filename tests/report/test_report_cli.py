@@ -48,6 +48,30 @@ def test_default_directory_is_lute_report_in_the_current_directory(one_run, lute
     assert (tmp_path / "lute_report" / "index.html").is_file()
 
 
+def test_experiment_and_limit_choose_the_runs_shown(lute_env, work_dir, tmp_path):
+    for experiment in ("xppa", "xppa", "xppb"):
+        config = write_config(
+            tmp_path / f"{experiment}.yaml",
+            {"Test": {"loops": 0}},
+            {"work_dir": str(work_dir), "experiment": experiment},
+        )
+        assert run_lute(["run", "-t", "Tester", "-c", str(config)], lute_env).returncode == 0
+
+    def pages(*options: str) -> int:
+        out = tmp_path / "-".join(("r",) + options)
+        done = run_lute(["report", "--work-dir", str(work_dir), "-o", str(out), *options], lute_env)
+        assert done.returncode == 0, done.stderr
+        return len(list((out / "runs").glob("*.html")))
+
+    assert pages() == 3
+    assert pages("-e", "xppa") == 2
+    assert pages("-n", "1") == 1
+    assert pages("-e", "xppb", "-n", "5") == 1
+    refused = run_lute(["report", "--work-dir", str(work_dir), "-n", "0"], lute_env)
+    assert refused.returncode == 2
+    assert "at least 1" in refused.stderr
+
+
 def test_a_directory_that_cannot_be_written_is_one_line_and_exit_2(one_run, lute_env, tmp_path):
     blocker = tmp_path / "a_file"
     blocker.write_text("not a directory\n")
