@@ -58,7 +58,7 @@ def test_experiment_and_limit_choose_the_runs_shown(lute_env, work_dir, tmp_path
         assert run_lute(["run", "-t", "Tester", "-c", str(config)], lute_env).returncode == 0
 
     def pages(*options: str) -> int:
-        out = tmp_path / "-".join(("r",) + options)
+        out = tmp_path / "-".join(("r", *options))
         done = run_lute(["report", "--work-dir", str(work_dir), "-o", str(out), *options], lute_env)
         assert done.returncode == 0, done.stderr
         return len(list((out / "runs").glob("*.html")))
