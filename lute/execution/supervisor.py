@@ -34,7 +34,6 @@ import logging
 import os
 import selectors
 import signal
-import subprocess
 import time
 from collections import deque
 from collections.abc import Callable
@@ -51,6 +50,7 @@ from lute.execution.process import (
     signal_name,
 )
 from lute.execution.run_logs import RunLogs
+from lute.execution.start import TaskProcess
 from lute.ipc.executor_side import PipeCommunicator, SocketCommunicator
 from lute.ipc.message import DecodeFailure, Message, Received, TextLine
 
@@ -83,7 +83,7 @@ class RunState:
             its place (``NO_PICKLE_MODE``, sent just before ``exec``).
     """
 
-    proc: subprocess.Popen[bytes] | None = None
+    proc: TaskProcess | None = None
     start_error: str | None = None
     limit: float | None = None
     timed_out: bool = False

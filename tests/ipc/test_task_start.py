@@ -1,0 +1,107 @@
+"""How the Task process starts: forked from its Executor when that is safe, else a fresh Python.
+
+A forked Task holds what the Executor had imported when it forked, plus
+what it imports itself: neither may be SQLAlchemy, requests, jinja2 or numpy
+for a Task that does not use them (the Executor imports SQLAlchemy only
+after the fork, requests and jinja2 only when a logbook or a template needs
+them). A fresh interpreter is used when threads run in the Executor's
+process or ``LUTE_TASK_START=exec``. A forked Task does nothing until its run
+is on record, and an Executor that fails before recording it leaves nothing
+running.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+from conftest import REPO, run_lute, task_rows, write_config
+
+from lute.core.analysis import TaskStatus
+from lute.execution.executor import Executor
+from tests.ipc.conftest import PLUGIN
+
+HEAVY = ("sqlalchemy", "requests", "urllib3", "jinja2", "numpy")
+
+
+def modules_of_task(tmp_path: Path, work_dir: Path, env: dict[str, str]) -> set[str]:
+    """Run ModulesReporter with ``lute run``; the modules its Task process held."""
+    out = tmp_path / "modules.txt"
+    config = write_config(
+        tmp_path / "c.yaml", {"IpcModules": {"out_file": str(out)}}, {"work_dir": str(work_dir)}
+    )
+    env = {**env, "PYTHONPATH": os.pathsep.join([str(PLUGIN), env["PYTHONPATH"]])}
+    done = run_lute(["run", "-t", "ModulesReporter", "-c", str(config)], env)
+    assert done.returncode == 0, done.stderr
+    return set(out.read_text().split())
+
+
+@pytest.mark.parametrize("mode", ["fork", "exec"])
+def test_the_task_process_imports_no_heavy_package_it_does_not_use(
+    lute_env, work_dir, tmp_path, mode
+):
+    modules = modules_of_task(tmp_path, work_dir, {**lute_env, "LUTE_TASK_START": mode})
+    held = [name for name in modules if name.split(".")[0] in HEAVY]
+    assert held == []
+    assert ("lute.cli" in modules) is (mode == "fork"), "forked from the Executor, or fresh"
+    assert "pydantic" in modules and "lute.tasks.launch" in modules
+
+
+def test_a_task_is_not_forked_while_another_thread_runs(probe, tmp_path):
+    out = tmp_path / "modules.txt"
+    config = write_config(
+        tmp_path / "c.yaml", {"IpcModules": {"out_file": str(out)}}, {"work_dir": str(probe)}
+    )
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        assert Executor("IpcModules").execute_task(str(config)) is TaskStatus.COMPLETED
+    finally:
+        stop.set()
+        other.join()
+    assert "_pytest" not in out.read_text().split(), "the Task was forked from this process"
+
+
+FAILS_BEFORE_THE_RECORD = """
+import sys
+import lute.execution.control as control
+from lute.execution.executor import Executor
+
+def no_space(self, pid, attempt):
+    raise OSError(28, "No space left on device")
+
+control.RunAdvert.publish = no_space
+executor = Executor("Fault")
+print(executor.execute_task(sys.argv[1]).value, executor.analysis.task_pgid)
+"""
+
+
+def test_a_task_forked_before_its_executor_failed_never_runs(lute_env, work_dir, tmp_path):
+    marker = tmp_path / "ran"
+    config = write_config(
+        tmp_path / "c.yaml",
+        {"Fault": {"mode": "sleep", "seconds": 0.01, "pid_file": str(marker)}},
+        {"work_dir": str(work_dir)},
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", FAILS_BEFORE_THE_RECORD, str(config)],
+        env={**lute_env, "LUTE_TASK_START": "fork"},
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    status, pgid = done.stdout.split()
+    assert status == "FAILED"
+    assert "could not start the Task process" in done.stderr
+    assert not marker.exists(), "the Task ran although its run was never recorded"
+    assert not Path(f"/proc/{pgid}").exists(), "the forked Task was left behind"
+    [row] = task_rows(work_dir / "lute.db", "Fault")
+    assert row["result.task_status"] == "FAILED"
