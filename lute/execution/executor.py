@@ -20,7 +20,6 @@ What each lifecycle signal becomes (status and hook) is listed in
 from __future__ import annotations
 
 import contextlib
-import functools
 import logging
 import os
 import signal
@@ -53,6 +52,7 @@ from lute.execution.start import (
     exec_task,
     fork_refusal,
     fork_task,
+    forked_run,
     overrides,
 )
 from lute.execution.supervisor import RunState, Supervisor
@@ -60,7 +60,6 @@ from lute.ipc.executor_side import PipeCommunicator, SocketCommunicator, socket_
 from lute.ipc.frames import new_key
 from lute.ipc.message import Message
 from lute.tasks import registry
-from lute.tasks.launch import run_forked
 
 logger = logging.getLogger(__name__)
 
@@ -344,10 +343,9 @@ class BaseExecutor(ExecutorExtensions):
         proc: TaskProcess
         logger.debug("starting Task process (%s): %s", refusal or "forked", command)
         if refusal is None:
-            debug = logger.isEnabledFor(logging.DEBUG)
-            run = functools.partial(run_forked, self._task_name, desc.task_parameters, debug=debug)
-            argv = [*entry, "-c", desc.task_env["LUTE_CONFIGPATH"], "-t", self._task_name]
-            proc = fork_task(env, argv, run)
+            config, debug = desc.task_env["LUTE_CONFIGPATH"], logger.isEnabledFor(logging.DEBUG)
+            run = forked_run(self._task_name, desc.task_parameters, config, env, debug=debug)
+            proc = fork_task(env, [*entry, "-c", config, "-t", self._task_name], run)
         else:
             proc = exec_task(command, env)
         try:

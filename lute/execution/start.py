@@ -9,7 +9,11 @@ leads a new process group; gets ``/dev/null`` and the two pipes as its
 standard streams (unbuffered, as ``python -u`` makes them); closes every
 other descriptor but its start gate; drops the Executor's signal and log
 handlers; takes the Task's environment; and runs the Task with the
-parameters the Executor validated (``lute.tasks.launch.run_forked``). It
+parameters the Executor validated (``lute.tasks.launch.run_forked``), unless its environment differs
+from the Executor's beyond lute's own run variables (``update_environment``,
+secrets kept from the Task): then it validates the configuration again in
+its own environment, as a fresh interpreter would, which in a fork costs
+milliseconds, the imports being done. It
 never returns into the Executor's code, and nothing of the Executor is
 finalised in it (the descriptors those objects name are closed, and their
 numbers reused).
@@ -37,6 +41,7 @@ from __future__ import annotations
 
 import contextlib
 import faulthandler
+import functools
 import gc
 import io
 import logging
@@ -46,16 +51,22 @@ import subprocess
 import sys
 import traceback
 from collections.abc import Callable, Mapping
-from typing import IO, NoReturn, Union
+from typing import IO, TYPE_CHECKING, NoReturn, Union
 
 from lute.execution.process import NEW_PROCESS_GROUP, signal_group
-from lute.tasks.launch import GATE_FD, GATE_OPEN
+from lute.ipc.frames import ENV_KEY, ENV_SOCKET
+from lute.tasks.launch import GATE_FD, GATE_OPEN, run_forked
+
+if TYPE_CHECKING:
+    from lute.config.models.base import TaskParameters
 
 logger = logging.getLogger(__name__)
 
 ENV_TASK_START = "LUTE_TASK_START"
 """``exec`` starts every Task in a fresh interpreter; ``fork`` (default) forks when safe."""
 START_MODES = ("fork", "exec")
+RUN_VARIABLES = frozenset({ENV_SOCKET, ENV_KEY, "LUTE_RUN_ID", "LUTE_CONFIGPATH"})
+"""What the Executor adds to a Task's environment for the run; validation reads none of it."""
 _DEFAULT_SIGNALS = {
     signal.SIGINT: signal.default_int_handler,
     signal.SIGPIPE: signal.SIG_IGN,
@@ -174,6 +185,23 @@ def abandon(proc: TaskProcess) -> None:
         proc.close_gate()
     signal_group(proc.pid, signal.SIGKILL)
     proc.wait()
+
+
+def forked_run(
+    task_name: str, params: TaskParameters, config: str, env: Mapping[str, str], *, debug: bool
+) -> Callable[[int], int]:
+    """What a forked Task runs: ``run_forked``, handed the parameters when that is safe.
+
+    Validating again gives the same parameters unless the Task's environment
+    differs from the Executor's (substitutions and ``LUTE_<param>``
+    overrides read it), so they are handed over only when it does not.
+    """
+    same = all(
+        os.environ.get(name) == env.get(name)
+        for name in {*os.environ, *env}
+        if name not in RUN_VARIABLES
+    )
+    return functools.partial(run_forked, task_name, params if same else None, config, debug=debug)
 
 
 def exec_task(command: list[str], env: Mapping[str, str]) -> subprocess.Popen[bytes]:

@@ -52,12 +52,16 @@ def main(argv: list[str] | None = None) -> int:
     return _run(task_cls, params, args.taskname)
 
 
-def run_forked(task_name: str, params: TaskParameters, gate: int, *, debug: bool) -> int:
-    """Run ``task_name`` in this process, a fork of its Executor, with the parameters it validated.
+def run_forked(
+    task_name: str, params: TaskParameters | None, config: str, gate: int, *, debug: bool
+) -> int:
+    """Run ``task_name`` in this process, a fork of its Executor.
 
     Args:
         task_name: The Task to run (its class and config section).
-        params: Its parameters, as the Executor validated them.
+        params: Its parameters as the Executor validated them, or ``None``
+            to validate ``config`` again here, in the Task's environment.
+        config: The configuration file.
         gate: The start gate: the Task imports what it runs, then waits
             until the Executor has recorded the run (``wait_at_gate``).
         debug: Log at DEBUG level (the Executor's ``--debug``); else INFO, as
@@ -65,6 +69,8 @@ def run_forked(task_name: str, params: TaskParameters, gate: int, *, debug: bool
     """
     _configure_logging(logging.DEBUG if debug else logging.INFO)
     try:
+        if params is None:
+            params = load_task_parameters(config, task_name, registry.parameter_model(task_name))
         task_cls = registry.task_class(task_name)
     except ConfigurationError as err:
         wait_at_gate(gate)

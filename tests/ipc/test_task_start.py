@@ -22,6 +22,7 @@ import pytest
 from conftest import REPO, run_lute, task_rows, write_config
 
 from lute.core.analysis import TaskStatus
+from lute.core.redaction import is_secret_name
 from lute.execution.executor import Executor
 from tests.ipc.conftest import PLUGIN
 
@@ -105,3 +106,47 @@ def test_a_task_forked_before_its_executor_failed_never_runs(lute_env, work_dir,
     assert not Path(f"/proc/{pgid}").exists(), "the forked Task was left behind"
     [row] = task_rows(work_dir / "lute.db", "Fault")
     assert row["result.task_status"] == "FAILED"
+
+
+IN_ITS_ENVIRONMENT = """
+import pathlib, sys
+from lute.execution.executor import Executor
+
+config = pathlib.Path(sys.argv[1])
+executor = Executor("Test")
+seen = []
+executor.add_hook("task_log", lambda _executor, msg: seen.append(msg.contents))
+if sys.argv[2] == "break_the_config":
+    executor.add_tasklet(config.write_text, ("Test: [this is not valid",), when="before")
+else:
+    executor.update_environment({"LUTE_loops": "5"})
+status = executor.execute_task(str(config))
+print(status.value, len(seen))
+"""
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        # Same environment: the parameters are handed over, the file is not read again.
+        ("break_the_config", "COMPLETED 2"),
+        # The Task's environment overrides a parameter: it validates again in it.
+        ("override_in_the_task_environment", "COMPLETED 5"),
+    ],
+)
+def test_a_forked_task_validates_again_only_if_its_environment_differs(
+    lute_env, work_dir, tmp_path, change, expected
+):
+    config = write_config(tmp_path / "c.yaml", {"Test": {"loops": 2}}, {"work_dir": str(work_dir)})
+    env = {name: value for name, value in lute_env.items() if not is_secret_name(name)}
+    done = subprocess.run(
+        [sys.executable, "-c", IN_ITS_ENVIRONMENT, str(config), change],
+        env={**env, "LUTE_TASK_START": "fork"},
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("\n")[-2] == expected, done.stderr
