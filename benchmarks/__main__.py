@@ -37,12 +37,13 @@ def _progress(text: str) -> None:
 def measure_startup(repeat: int, work: Path) -> list[Row]:
     config_true = startup.true_config(work)
     tester = REPO / "config" / "test.yaml"
-    floors, testers, trues = [], [], []
+    floors, testers, trues, sqlalchemy = [], [], [], []
     for index in range(repeat):
         _progress(f"start-up {index + 1}/{repeat}")
         floors.append(startup.floor(work))
         testers.append(startup.lute_run("Tester", tester, work))
         trues.append(startup.lute_run("ThirdPartyTester", config_true, work))
+        sqlalchemy.append(startup.sqlalchemy_import(work))
     floor_wall = Spread.of(t.wall for t in floors)
     floor_cpu = Spread.of(t.cpu for t in floors)
     return [
@@ -62,6 +63,14 @@ def measure_startup(repeat: int, work: Path) -> list[Row]:
             floor_wall,
             Spread.of(t.wall for t in trues),
             target=("ratio_max", 2.0),
+        ),
+        Row(
+            "startup_sqlalchemy",
+            "importing SQLAlchemy (which recording a run needs), alone, wall",
+            "2 interpreters importing pydantic+yaml",
+            "s",
+            floor_wall,
+            Spread.of(sqlalchemy),
         ),
         Row(
             "startup_true_cpu",

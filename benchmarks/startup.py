@@ -30,6 +30,17 @@ def floor(work: Path) -> Timed:
     return timed_run([PYTHON, "-c", FLOOR_CODE], child_env(work))
 
 
+def sqlalchemy_import(work: Path) -> float:
+    """Wall seconds an interpreter spends importing SQLAlchemy (one importing nothing subtracted).
+
+    The Executor imports it to record the run; the number shows what that
+    alone costs against the floor.
+    """
+    env = child_env(work)
+    bare = timed_run([PYTHON, "-c", "pass"], env).wall
+    return timed_run([PYTHON, "-c", "import sqlalchemy"], env).wall - bare
+
+
 def true_config(work: Path) -> Path:
     """A config whose ``TestThirdParty`` section runs ``true`` with no arguments."""
     path = work / "true.yaml"
