@@ -324,8 +324,12 @@ at 1.08x; the old `bench_ipc.py` ran both ends as threads of one process.
   between two fresh processes, paced the same way.
 - **Bulk**: the Task makes its float64 arrays (resident) before the clock
   starts and sends each in one message; time = last arrival at the hook -
-  first send. The floor sends the same arrays over a bare Unix socket into a
-  fresh uninitialised buffer (`numpy.empty`) per array in another process.
+  first send. Two floors send the same arrays over a bare Unix socket to
+  another process: one receives each into new, uninitialised memory (an
+  anonymous mapping), as anything that hands out a new array per message
+  must; the other into one buffer made resident before the clock starts,
+  which moves the bytes and hands nothing out (the kind of raw copy the old
+  `bench_ipc.py` measured).
 - **Peak memory**: the Executor process's peak resident size (`VmHWM`, reset
   through `/proc/self/clear_refs` once its own imports are done) minus its
   resident size then, while it receives the 1 GiB array and the hook reads
