@@ -46,9 +46,9 @@ def messages_send(sock: socket.socket, count: int, rate: float) -> None:
     period = burst * 1e9 / rate if rate else 0.0
     start = clock()
     for first in range(0, count, burst):
-        late = start + first // burst * period - clock()
-        if late > 0:
-            time.sleep(late / 1e9)
+        early = start + first // burst * period - clock()
+        if early > 0:
+            time.sleep(early / 1e9)
         for index in range(first, min(first + burst, count)):
             data = dumps((index, clock()), protocol=5)
             send(pack(len(data)) + data)

@@ -179,7 +179,10 @@ def render_markdown(
             *table,
             "",
             "Import profile of `lute run -t Tester` (`python -X importtime`, ms; the"
-            " profiler's own overhead inflates these, so compare them with each other):",
+            " profiler's own overhead inflates these, so compare them with each other)."
+            " A Task forked from its Executor (the default) imports only its Task's"
+            " module; the last row is what a fresh Task interpreter imports"
+            " (`LUTE_TASK_START=exec`, MPI ranks), which forking saves:",
             "",
             *imports,
             "",
@@ -307,7 +310,10 @@ at 1.08x; the old `bench_ipc.py` ran both ends as threads of one process.
 ## How each measure is taken
 
 - **Start-up**: wall time of `python -m lute run ...` from start to exit,
-  and the CPU time of its whole process tree. The floor is one interpreter
+  and the CPU time of its whole process tree. lute's modules are compiled to
+  bytecode first, as installing lute does (the benchmark machine sets
+  `PYTHONDONTWRITEBYTECODE`, so a checkout would otherwise compile them in
+  every process). The floor is one interpreter
   importing pydantic and yaml that starts a second one doing the same and
   waits for it: what any Executor process plus Task process that validate
   YAML with pydantic must pay.

@@ -50,9 +50,9 @@ class BenchMessages(Task):
         period = BURST * 1e9 / params.rate
         start = clock()
         for first in range(0, params.count, BURST):
-            late = start + first // BURST * period - clock()
-            if late > 0:
-                time.sleep(late / 1e9)
+            early = start + first // BURST * period - clock()
+            if early > 0:
+                time.sleep(early / 1e9)
             for index in range(first, min(first + BURST, params.count)):
                 report((index, clock()))
 
