@@ -31,7 +31,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 
-from elog_server import ElogServer  # noqa: E402 (the test suite's fake logbook)
+from elog_server import STATUS_PATH, ElogServer  # noqa: E402 (the test suite's fake logbook)
 
 SCENARIOS = ("unconfigured", "healthy", "error500", "badjson", "refused", "hang")
 
@@ -81,7 +81,7 @@ def scenario_times(name: str, repeat: int, flush: float, base_env: dict[str, str
                 url, status_url = server.url, server.status_url
                 if name == "refused":
                     url = f"http://127.0.0.1:{closed_port()}/lgbk"
-                    status_url = url.replace("/lgbk", "/jid/counters")
+                    status_url = url.replace("/lgbk", STATUS_PATH)
                 env.update({"LUTE_ELOG_URL": url, "JID_UPDATE_COUNTERS": status_url})
                 times.append(run_once(env, work))
     return times

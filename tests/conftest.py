@@ -7,6 +7,8 @@ the repository on ``PYTHONPATH``, so it works from any checkout or worktree.
 from __future__ import annotations
 
 import os
+import re
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -17,6 +19,7 @@ import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
+LOG_STAMP = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d ")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
@@ -99,3 +102,28 @@ def task_rows(db_path: Path, table: str) -> list[dict[str, Any]]:
         if not exists:
             return []
         return [dict(row) for row in conn.execute(f'SELECT * FROM "{table}" ORDER BY id')]
+
+
+def log_lines(text: str) -> list[str]:
+    """The lines of lute's log output without their timestamps (``LEVEL:logger: message``)."""
+    return [LOG_STAMP.sub("", line) for line in text.strip().splitlines()]
+
+
+def pip_install_copy(source: Path, root: Path) -> Path:
+    """Install the package at ``source`` with pip into ``root/site``; return that directory.
+
+    The source is copied first, because a build leaves files behind in it.
+    """
+    copy = shutil.copytree(source, root / "src")
+    site = root / "site"
+    subprocess.run(
+        [
+            sys.executable, "-m", "pip", "install", "--quiet", "--no-build-isolation",
+            "--no-deps", "--no-compile", "--disable-pip-version-check", "--target", str(site),
+            str(copy),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )  # fmt: skip
+    return site

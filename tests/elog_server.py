@@ -1,7 +1,9 @@
 """A fake LCLS logbook on 127.0.0.1 that records every request.
 
-It implements the endpoints of ``lute.elog.client`` (status counters at
-``/jid/counters``, the rest under ``/lgbk``) and can misbehave on demand:
+It implements the endpoints of ``lute.elog.client`` (status counters as the
+job system serves them: written at ``/jid/ws/replace_counters/xpptest/JOB1``,
+read with a POST to ``/jid/ws/xpptest/get_counters``; the rest under
+``/lgbk``) and can misbehave on demand:
 
 * ``ok``: answers as the logbook does;
 * ``error500``: every request gets HTTP 500;
@@ -24,6 +26,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 MODES = ("ok", "error500", "badjson", "hang")
+STATUS_PATH = "/jid/ws/replace_counters/xpptest/JOB1"
+READ_PATH = "/jid/ws/xpptest/get_counters"
 
 
 @dataclass
@@ -94,7 +98,15 @@ class ElogServer:
     @property
     def status_url(self) -> str:
         """The job's status counters (``JID_UPDATE_COUNTERS``)."""
-        return self.url.replace("/lgbk", "/jid/counters")
+        return self.url.replace("/lgbk", STATUS_PATH)
+
+    def status_posts(self) -> list[list[dict[str, Any]]]:
+        """Bodies of the POSTs that set the status counters, in order."""
+        return [r.json for r in self.requests if r.method == "POST" and r.path == STATUS_PATH]
+
+    def counter_reads(self) -> list[Recorded]:
+        """The requests that read the status counters, in order."""
+        return [r for r in self.requests if r.path == READ_PATH]
 
     def __enter__(self) -> ElogServer:
         self._thread.start()
@@ -115,16 +127,12 @@ class ElogServer:
         with self._recorded:
             return self._recorded.wait_for(lambda: predicate(self.requests), timeout)
 
-    def status_posts(self) -> list[list[dict[str, Any]]]:
-        """Bodies of the POSTs to the status counters, in order."""
-        return [r.json for r in self.requests if r.method == "POST" and r.path == "/jid/counters"]
-
     def answer(self, request: Recorded) -> tuple[int, Any]:
         """The logbook's answer to an authenticated, well-behaved request."""
         path = request.path
-        if path == "/jid/counters":
-            if request.method == "GET":
-                return 200, {"success": True, "value": self.counters}
+        if path == READ_PATH and request.method == "POST":
+            return 200, {"success": True, "value": self.counters}
+        if path == STATUS_PATH and request.method == "POST":
             self.counters = list(request.json)
             return 200, {"success": True, "value": None}
         route = path.removeprefix("/lgbk/").split("/")

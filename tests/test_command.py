@@ -43,7 +43,7 @@ def test_every_flag_form_in_order():
         "--num_events", "10",
         "--output", "out.h5",
         "-geom", "det.geom",
-        "mode", "fast",
+        "fast",
         "--verbose",
         "--threads=4",
         "-j=2",
@@ -83,7 +83,6 @@ def test_model_wide_eq_forms_and_eq_lists():
         "--names=a,b",
         "--tags=t1",
         "--tags=t2",
-        "plain",
         "p",
     ]
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import run_lute
+from conftest import log_lines, run_lute
 from pydantic import Field
 
 from lute.config.loader import load_documents, validate_task_section
@@ -107,7 +107,7 @@ def test_cli_exits_2_and_records_nothing(tmp_path, lute_env, work_dir, text, exp
     path = write(tmp_path, text)
     done = run_lute(["run", "-t", "Tester", "-c", str(path)], lute_env)
     assert done.returncode == 2
-    lines = [line for line in done.stderr.splitlines() if line.startswith("ERROR")]
+    lines = [line for line in log_lines(done.stderr) if line.startswith("ERROR")]
     assert any(expected in line and str(path) in line for line in lines), done.stderr
     assert not (work_dir / "lute.db").exists()
 

@@ -7,7 +7,7 @@ import sys
 import types
 
 import pytest
-from elog_server import ElogServer
+from elog_server import READ_PATH, STATUS_PATH, ElogServer
 
 from lute.core.exceptions import ConfigurationError
 from lute.core.redaction import SECRET_VARIABLES, URL_VARIABLES, redact_url, without_secrets
@@ -49,8 +49,8 @@ def test_status_counters_are_read_merged_and_posted():
     with ElogServer(counters=existing) as server, ElogClient(settings_for(server)) as client:
         posted = client.update_run_status({"Test status": "COMPLETED"})
     assert [(r.method, r.path) for r in server.requests] == [
-        ("GET", "/jid/counters"),
-        ("POST", "/jid/counters"),
+        ("POST", READ_PATH),
+        ("POST", STATUS_PATH),
     ]
     expected = [{"key": "events", "value": "1200"}, {"key": "Test status", "value": "COMPLETED"}]
     assert server.requests[1].json == expected

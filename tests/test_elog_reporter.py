@@ -74,7 +74,7 @@ def test_each_lifecycle_hook_posts_the_status_it_left(tmp_path):
     assert desc.executor_errors == []
 
 
-def test_not_configured_is_one_debug_line_and_no_thread(tmp_path, caplog):
+def test_not_configured_is_one_info_line_and_no_thread(tmp_path, caplog):
     caplog.set_level(logging.DEBUG)
     threads_before = elog_threads()
     desc = analysis(tmp_path)
@@ -85,7 +85,7 @@ def test_not_configured_is_one_debug_line_and_no_thread(tmp_path, caplog):
     reporter.finish(desc)
     records = reporter_records(caplog)
     assert [(r.levelno, "not configured" in r.getMessage()) for r in records] == [
-        (logging.DEBUG, True)
+        (logging.INFO, True)
     ]
     assert not reporter.enabled
     assert elog_threads() == threads_before

@@ -11,8 +11,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import run_lute, task_rows, write_config
-from elog_server import ElogServer
+from conftest import log_lines, run_lute, task_rows, write_config
+from elog_server import READ_PATH, STATUS_PATH, ElogServer
 
 from lute.core.analysis import TaskStatus
 from lute.managed_tasks import get_managed_task
@@ -59,10 +59,10 @@ def test_managed_task_posts_status_run_table_and_report(lute_env, work_dir, tmp_
         done = run_lute(["run", "-t", "ElogTester", "-c", str(config)], env)
     assert done.returncode == 0, done.stderr
     assert [(r.method, r.path) for r in server.requests] == [
-        ("GET", "/jid/counters"),
-        ("POST", "/jid/counters"),
-        ("GET", "/jid/counters"),
-        ("POST", "/jid/counters"),
+        ("POST", READ_PATH),
+        ("POST", STATUS_PATH),
+        ("POST", READ_PATH),
+        ("POST", STATUS_PATH),
         ("POST", "/lgbk/run_control/xpptest/ws/add_run_params"),
     ]
     assert server.status_posts() == [
@@ -90,7 +90,7 @@ def test_failed_task_posts_failed_and_no_run_table(lute_env, work_dir, tmp_path)
         )
     assert done.returncode == 1
     assert status_values(server, "Test") == ["RUNNING", "FAILED"]
-    assert all(r.path == "/jid/counters" for r in server.requests)
+    assert all(r.path in (READ_PATH, STATUS_PATH) for r in server.requests)
 
 
 def test_timed_out_task_posts_timedout(lute_env, work_dir, tmp_path):
@@ -135,7 +135,7 @@ def test_unhealthy_elog_leaves_the_run_alone_and_is_reported_once(
         url, status_url = server.url, server.status_url
         if failure == "refused":
             url = f"http://127.0.0.1:{closed_port()}/lgbk"
-            status_url = url.replace("/lgbk", "/jid/counters")
+            status_url = url.replace("/lgbk", STATUS_PATH)
         env = elog_env(
             lute_env,
             url,
@@ -146,7 +146,7 @@ def test_unhealthy_elog_leaves_the_run_alone_and_is_reported_once(
         )
         done = run_lute(["run", "-t", "ElogTester", "-c", str(config)], env)
     assert done.returncode == 0, done.stderr
-    reported = [line for line in done.stderr.splitlines() if line.startswith(("WARNING", "ERROR"))]
+    reported = [line for line in log_lines(done.stderr) if line.startswith(("WARNING", "ERROR"))]
     assert len(reported) == 1, done.stderr
     assert "eLog post failed" in reported[0]
     (row,) = task_rows(work_dir / "lute.db", "TestElog")
@@ -224,7 +224,7 @@ def test_credentials_never_appear_in_failure_reports(lute_env, work_dir, tmp_pat
     env = elog_env(
         lute_env,
         url,
-        url.replace("/lgbk", "/jid/counters"),
+        url.replace("/lgbk", STATUS_PATH),
         LUTE_ELOG_CREDENTIALS=str(credentials),
         LUTE_SUMMARY_DIR=str(tmp_path / "summary"),
     )

@@ -61,10 +61,11 @@ def test_hooks_tasklets_and_environment_reach_the_run(monkeypatch, work_dir, tmp
     executor.add_tasklet(lambda: {"checked": True}, when="after", set_summary=True)
     assert executor.execute_task(str(config)) is TaskStatus.COMPLETED
     assert seen == ["before", "Test loop 1 of 2", "Test loop 2 of 2", "done"]
-    assert executor.analysis.task_result.summary == {"checked": True}
+    # As in LUTE, a tasklet's summary is added to the Task's own.
+    assert executor.analysis.task_result.summary == ["Test finished 2 loops", {"checked": True}]
     assert executor.analysis.task_env["LUTE_TEST_MARK"] == "from-executor"
     (row,) = task_rows(work_dir / "lute.db", "Test")
-    assert row["result.summary"] == '{"checked": true}'
+    assert row["result.summary"] == '["Test finished 2 loops", {"checked": true}]'
 
 
 def test_task_without_a_socket_frames_its_messages_on_stdout(tmp_path, work_dir):

@@ -51,6 +51,19 @@ COMPATIBILITY: dict[str, dict[str, str]] = {
         "ThirdPartyParameters": "lute.config.models.base",
         "AnalysisHeader": "lute.config.models.base",
     },
+    "lute.io.models.sfx_index": {
+        "IndexCrystFELParameters": "lute.config.models.sfx_index",
+        "ConcatenateStreamFilesParameters": "lute.config.models.sfx_index",
+    },
+    "lute.io.models.sfx_merge": {
+        "MergePartialatorParameters": "lute.config.models.sfx_merge",
+        "CompareHKLParameters": "lute.config.models.sfx_merge",
+        "ManipulateHKLParameters": "lute.config.models.sfx_merge",
+    },
+    "lute.io.models.sfx_solve": {
+        "DimpleSolveParameters": "lute.config.models.sfx_solve",
+        "RunSHELXCParameters": "lute.config.models.sfx_solve",
+    },
     "lute.io.config": {
         "load_documents": "lute.config.loader",
         "load_task_parameters": "lute.config.loader",
@@ -67,6 +80,7 @@ COMPATIBILITY: dict[str, dict[str, str]] = {
     "lute.execution.executor": {
         "Executor": "lute.execution.executor",
         "BaseExecutor": "lute.execution.executor",
+        "MPIExecutor": "lute.execution.mpi",
     },
     "lute.managed_tasks": {"ManagedTask": "lute.managed_tasks"},
     "lute.io.db": {"read_latest_db_entry": "lute.db.latest", "store_run": "lute.db.store"},

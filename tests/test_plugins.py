@@ -10,14 +10,11 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
-from conftest import REPO, run_lute, run_python, task_rows, write_config
+from conftest import REPO, pip_install_copy, run_lute, run_python, task_rows, write_config
 
 PLUGIN_SOURCE = Path(__file__).resolve().parent / "plugin_pkg"
 
@@ -26,19 +23,7 @@ PLUGIN_SOURCE = Path(__file__).resolve().parent / "plugin_pkg"
 def plugin_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The example plugin, installed with pip into a fresh directory."""
     root = tmp_path_factory.mktemp("plugin")
-    source = shutil.copytree(PLUGIN_SOURCE, root / "src")  # builds leave files behind
-    site = root / "site"
-    subprocess.run(
-        [
-            sys.executable, "-m", "pip", "install", "--quiet", "--no-build-isolation",
-            "--no-deps", "--no-compile", "--disable-pip-version-check", "--target", str(site),
-            str(source),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )  # fmt: skip
-    return site
+    return pip_install_copy(PLUGIN_SOURCE, root)
 
 
 @pytest.fixture

@@ -26,6 +26,8 @@ from workflow_helpers import (
     DIAMOND,
     FAILING_CHAIN,
     diamond_intervals,
+    submitted_jobs,
+    workflow_id,
     write_dag,
     write_workflow_config,
 )
@@ -241,7 +243,8 @@ def test_workflow_submit_runs_the_diamond_in_dependency_order(slurm_env, work_di
     config = write_workflow_config(tmp_path / "c.yaml", work_dir, parties=1)
     done = run_lute(["workflow", "submit", str(dag), "-c", str(config)], slurm_env)
     assert done.returncode == 0, done.stderr
-    job_ids = {line.split()[0]: line.split()[1] for line in done.stdout.splitlines()}
+    workflow_id(done.stdout)
+    job_ids = submitted_jobs(done.stderr)
     assert list(job_ids) == ["A", "B", "C", "D"]
     ended = wait_for("all jobs to end", jobs_ended(list(job_ids.values())))
     assert {info.state for info in ended.values()} == {JobState.COMPLETED}
@@ -260,7 +263,7 @@ def test_workflow_submit_failure_never_runs_descendants(slurm_env, work_dir, tmp
     config = write_workflow_config(tmp_path / "c.yaml", work_dir, parties=1)
     done = run_lute(["workflow", "submit", str(dag), "-c", str(config)], slurm_env)
     assert done.returncode == 0, done.stderr
-    job_ids = {line.split()[0]: line.split()[1] for line in done.stdout.splitlines()}
+    job_ids = submitted_jobs(done.stderr)
     ended = wait_for("all jobs to end", jobs_ended(list(job_ids.values())))
     assert ended[job_ids["A"]].state is JobState.FAILED
     for node in ("B", "C"):

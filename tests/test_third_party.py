@@ -38,7 +38,7 @@ def test_every_flag_style_reaches_the_program_and_the_record(lute_env, work_dir,
     assert done.returncode == 0, done.stderr
     expected = [
         "-n", "3", "--num_events", "10", "--output", out_file, "-geom", "det.geom",
-        "mode", "fast", "--verbose", "--threads=4", "-j=2", "--files", "a.h5", "b.h5",
+        "fast", "--verbose", "--threads=4", "-j=2", "--files", "a.h5", "b.h5",
         "-I", "x", "-I", "y", "first", "with space",
     ]  # fmt: skip
     (row,) = task_rows(work_dir / "lute.db", "TestThirdParty")

@@ -9,12 +9,14 @@ import sys
 
 import pytest
 import yaml
-from conftest import run_lute, task_rows, write_config
+from conftest import log_lines, run_lute, task_rows, write_config
 from faultkit import Fifo
 from workflow_helpers import (
     DIAMOND,
     FAILING_CHAIN,
     diamond_intervals,
+    final_table,
+    workflow_id,
     write_dag,
     write_workflow_config,
 )
@@ -62,7 +64,7 @@ def test_slurm_params_as_list_or_string():
             r"node 'NoSuchTester' \(root\.next\[0\]\): unknown managed task 'NoSuchTester'",
         ),
         ({"name": "A"}, r"node 'A' \(root\): task_name is required"),
-        (["Tester"], r"root: a node must be a mapping"),
+        (["Tester"], r"roots\[0\]: a node must be a mapping"),
         (
             {"task_name": "Tester", "slurm_params": 5},
             r"node 'Tester' \(root\): slurm_params must be a string or a list",
@@ -128,8 +130,8 @@ def test_local_diamond_runs_b_and_c_in_parallel(lute_env, work_dir, tmp_path):
     assert a_end <= min(b_start, c_start)
     assert b_start < c_end and c_start < b_end  # B and C overlapped
     assert max(b_end, c_end) <= d_start
-    table = done.stdout.splitlines()
-    assert any(line.split()[:3] == ["D", "WriteTester", "COMPLETED"] for line in table)
+    workflow_id(done.stdout)  # stdout holds the workflow id alone; the table is on stderr
+    assert final_table(done.stderr)["D"].split()[:3] == ["D", "WriteTester", "COMPLETED"]
 
 
 def test_local_failure_cancels_descendants_and_exits_non_zero(lute_env, work_dir, tmp_path):
@@ -137,7 +139,7 @@ def test_local_failure_cancels_descendants_and_exits_non_zero(lute_env, work_dir
     config = write_workflow_config(tmp_path / "c.yaml", work_dir, parties=1)
     done = run_lute(["workflow", "run", str(dag), "-c", str(config)], lute_env)
     assert done.returncode == 1
-    final = {line.split()[0]: line for line in done.stdout.splitlines()[-5:]}
+    final = final_table(done.stderr)
     assert "FAILED" in final["A"]
     assert "CANCELLED (not run)" in final["B"]
     assert "CANCELLED (not run)" in final["C"]
@@ -169,7 +171,7 @@ def test_status_lines_when_not_a_tty(lute_env, work_dir, tmp_path):
     config = write_workflow_config(tmp_path / "c.yaml", work_dir, parties=1)
     done = run_lute(["workflow", "run", str(dag), "-c", str(config)], lute_env)
     assert done.returncode == 0, done.stderr
-    changes = [line.split(" ", 1)[1] for line in done.stdout.splitlines() if line[:2].isdigit()]
+    changes = [line.split(" ", 1)[1] for line in log_lines(done.stderr) if line[:2].isdigit()]
     assert changes == ["Tester: RUNNING", "Tester: COMPLETED"]
     assert yaml.safe_load(dag.read_text())["task_name"] == "Tester"
 
@@ -187,16 +189,17 @@ def test_interrupt_cancels_running_and_pending_nodes(lute_env, work_dir, tmp_pat
         [sys.executable, "-m", "lute", "workflow", "run", str(dag), "-c", str(config)],
         env=lute_env,
         stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
         text=True,
     )
     ready.read_line()  # the node's Task is running
     ready.close()
     proc.send_signal(signal.SIGINT)  # to the workflow only, not to its nodes
-    rest, _ = proc.communicate(timeout=60)
+    out, rest = proc.communicate(timeout=60)
     assert proc.returncode == 1
+    workflow_id(out)
     assert "interrupted" in rest
-    final = {line.split()[0]: line for line in rest.splitlines()[-3:]}
+    final = final_table(rest)
     assert final["FaultTester"].split()[2] == "CANCELLED"  # it ran, and was cancelled
     assert "CANCELLED (not run)" in final["Tester"]
     rows = task_rows(work_dir / "lute.db", "Fault")

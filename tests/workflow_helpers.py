@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 from typing import Any
 
@@ -76,3 +77,33 @@ def diamond_intervals(db: Path) -> dict[str, list[tuple[dt.datetime, dt.datetime
         "BC": [interval(r) for r in task_rows(db, "TestRendezvous")],
         "D": [interval(r) for r in task_rows(db, "TestWriteOutput")],
     }
+
+
+WF_ID = re.compile(r"[0-9a-f]{32}")
+
+
+def workflow_id(stdout: str) -> str:
+    """The workflow id ``lute workflow run|submit`` printed: its stdout's only line."""
+    lines = stdout.splitlines()
+    assert len(lines) == 1 and WF_ID.fullmatch(lines[0]), f"stdout is not one id: {stdout!r}"
+    return lines[0]
+
+
+def final_table(text: str) -> dict[str, str]:
+    """The rows of the last node table in ``text`` (``lute workflow run``'s stderr), by node."""
+    lines = text.splitlines()
+    start = max(i for i, line in enumerate(lines) if line.startswith("NODE "))
+    rows = {}
+    for line in lines[start + 2 :]:
+        if not line or line.startswith(("node logs:", "workflow run ")):
+            break
+        rows[line.split()[0]] = line
+    return rows
+
+
+NODE_JOB = re.compile(r"^(\S+) (\d+) (\S+)$", re.MULTILINE)
+
+
+def submitted_jobs(stderr: str) -> dict[str, str]:
+    """Node -> job id, from the ``NODE JOB_ID LOG`` lines ``lute workflow submit`` writes."""
+    return {node: job for node, job, _log in NODE_JOB.findall(stderr)}

@@ -144,3 +144,58 @@ def _job_info(line: str) -> JobInfo:
         return None if value in ("", "None", "N/A", "NONE", "Unknown") else value
 
     return JobInfo(job_id, JobState.parse(state), known(reason), known(start), known(end))
+
+
+QUEUE_FORMAT = "%i|%T|%r|%j|%M|%P|%o"
+
+
+@dataclass(frozen=True)
+class QueuedJob:
+    """One of a user's jobs as ``squeue`` lists it (pending or running).
+
+    Attributes:
+        job_id: The job id (``123_4`` for an array task).
+        state: Its state.
+        reason: Why it waits, if it does.
+        name: The job name.
+        elapsed: Time used so far, as SLURM prints it (``1:02:03``).
+        partition: Where it runs or waits.
+        command: The batch script.
+    """
+
+    job_id: str
+    state: JobState
+    reason: str | None
+    name: str
+    elapsed: str
+    partition: str
+    command: str
+
+
+def queue_command(user: str) -> list[str]:
+    """Ask ``squeue`` for ``user``'s jobs that are pending or running."""
+    return ["squeue", "--noheader", f"--user={user}", f"--format={QUEUE_FORMAT}"]
+
+
+def parse_queue_output(stdout: str) -> list[QueuedJob]:
+    """Jobs in the output of ``queue_command`` (the script path may hold ``|``)."""
+    jobs = []
+    for line in stdout.splitlines():
+        if not line.strip():
+            continue
+        fields = line.strip().split("|", 6)
+        if len(fields) < 7:
+            continue
+        job_id, state, reason, name, elapsed, partition, command = fields
+        jobs.append(
+            QueuedJob(
+                job_id,
+                JobState.parse(state),
+                None if reason in ("", "None", "N/A") else reason,
+                name,
+                elapsed,
+                partition,
+                command,
+            )
+        )
+    return jobs

@@ -20,14 +20,19 @@ files in the tests; ``lute.batch.slurm`` writes and submits them.
 from __future__ import annotations
 
 import datetime as dt
+import json
+import os
 import re
 import shlex
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+from lute.config.executor_settings import ENV_NODE_SETTINGS, resolve_executor_settings
 from lute.config.loader import load_header, load_task_parameters
+from lute.core.exceptions import ConfigurationError
 from lute.core.names import check_line, check_name
 from lute.core.redaction import redact_text
 from lute.managed_tasks import get_managed_task
@@ -36,7 +41,10 @@ from lute.tasks import registry
 SLURM_DIR = "slurm"
 """Sub-directory of the work dir holding batch scripts and job logs."""
 
+SCRIPT_MARK = "# Written by lute for managed task"
+"""Starts a comment line of every batch script lute writes: how ``lute ps`` knows its jobs."""
 _IN_SCRIPT = "lute writes it into a batch script, where it could run as a command"
+_ARRAY = re.compile(r"\d+(-\d+)?(,\d+(-\d+)?)*")
 
 
 @dataclass(frozen=True)
@@ -55,6 +63,14 @@ class BatchJob:
         sbatch_args: Further ``sbatch`` options, passed as given.
         after_ok: Job ids that must complete successfully first.
         python: Interpreter the job runs lute with.
+        defaults: sbatch options written as ``#SBATCH`` lines: the site's
+            and the Task's defaults, which any option on the command line
+            overrides.
+        exports: Environment variables the script exports to the job.
+        array: A job array's indices (``10-50,60``): one job per run, whose
+            ``RUN_NUM`` is the array index.
+        settings: The Executor settings the job will run with, as
+            ``(name, value, source)``, written in the script as a comment.
     """
 
     managed_task: str
@@ -67,6 +83,10 @@ class BatchJob:
     sbatch_args: tuple[str, ...] = ()
     after_ok: tuple[str, ...] = ()
     python: str = field(default_factory=lambda: sys.executable)
+    defaults: tuple[str, ...] = ()
+    exports: tuple[tuple[str, str], ...] = ()
+    array: str = ""
+    settings: tuple[tuple[str, str, str], ...] = ()
 
     def __post_init__(self) -> None:
         """Refuse, before any script is written, a value that could break out of its line.
@@ -84,10 +104,20 @@ class BatchJob:
             "sbatch option": self.sbatch_args,
             "job dependency": self.after_ok,
             "interpreter": (self.python,),
+            "sbatch default": self.defaults,
+            "exported value": tuple(value for _, value in self.exports),
+            "job array": (self.array,),
+            "Executor setting": tuple(" ".join(item) for item in self.settings),
         }
         for field_name, values in fields.items():
             for value in values:
                 check_line(field_name, value, _IN_SCRIPT)
+        for name, _ in self.exports:
+            check_name("exported variable", name)
+        if self.array and not _ARRAY.fullmatch(self.array):
+            raise ConfigurationError(
+                f"job array {self.array!r}: use run numbers and ranges, as in 10-50,60"
+            )
 
     @property
     def name(self) -> str:
@@ -103,11 +133,15 @@ def batch_job(
     debug: bool = False,
     sbatch_args: Sequence[str] = (),
     check_parameters: bool = True,
+    node_settings: Mapping[str, Any] | None = None,
+    array: str = "",
 ) -> BatchJob:
     """A ``BatchJob`` for ``managed_task``, checked before anything is submitted.
 
     The configuration's header gives the work dir, experiment and run that
-    name the job's files.
+    name the job's files. The Executor settings (``lute.config.executor_settings``)
+    are checked too, and the site's and the Task's sbatch defaults become
+    ``#SBATCH`` lines of the script.
 
     Args:
         managed_task: The managed task to run.
@@ -118,11 +152,23 @@ def batch_job(
         check_parameters: Also validate the Task's parameters now, so a bad
             one fails here rather than in the queue. Workflows turn this off
             for nodes whose parameters may come from a parent's results.
+        node_settings: A workflow node's Executor settings, exported to the
+            job in ``$LUTE_EXECUTOR_SETTINGS``.
+        array: Run numbers of a job array (``10-50,60``); the header must
+            take its run from ``$RUN_NUM``.
 
     Raises:
-        ConfigurationError: Unknown managed task, or an invalid configuration.
+        ConfigurationError: Unknown managed task, or an invalid configuration
+            or setting.
     """
-    task_name = get_managed_task(managed_task).task_name
+    managed = get_managed_task(managed_task)
+    task_name = managed.task_name
+    exports: tuple[tuple[str, str], ...] = ()
+    if node_settings:
+        exports = ((ENV_NODE_SETTINGS, json.dumps(dict(node_settings), sort_keys=True)),)
+    settings = resolve_executor_settings(
+        config, task_name, managed.options, {**os.environ, **dict(exports)}
+    )
     if check_parameters:
         model = registry.parameter_model(task_name)
         params = load_task_parameters(config, task_name, model, known_tasks=registry.task_names)
@@ -135,9 +181,16 @@ def batch_job(
         work_dir=header.work_dir,
         job_name=job_name,
         experiment=header.experiment,
-        run=str(header.run),
+        run=array or str(header.run),
         debug=debug,
         sbatch_args=tuple(sbatch_args),
+        defaults=settings.sbatch_args(),
+        exports=exports,
+        array=array,
+        settings=tuple(
+            (name, str(value), settings.sources[name])
+            for name, value in sorted(settings.options.items())
+        ),
     )
 
 
@@ -149,8 +202,8 @@ def file_stem(job: BatchJob, when: dt.datetime) -> str:
 
 
 def log_pattern(job: BatchJob, stem: str) -> Path:
-    """The ``--output`` file; SLURM replaces ``%j`` by the job id."""
-    return Path(job.work_dir) / SLURM_DIR / f"{stem}_%j.log"
+    """The ``--output`` file; SLURM replaces ``%j`` by the job id (``%A_%a`` in an array)."""
+    return Path(job.work_dir) / SLURM_DIR / f"{stem}_{'%A_%a' if job.array else '%j'}.log"
 
 
 def lute_run_command(
@@ -178,17 +231,27 @@ def build_batch_script(job: BatchJob, stem: str) -> str:
         f"#SBATCH --job-name={shlex.quote(job.name)}",
         f"#SBATCH --output={shlex.quote(str(log_pattern(job, stem)))}",
         "#SBATCH --export=ALL",
-        f"# Written by lute for managed task {shlex.quote(job.managed_task)}.",
     ]
+    if job.array:
+        lines.append(f"#SBATCH --array={job.array}")
+    lines += [f"#SBATCH {redact_text(shlex.quote(option))}" for option in job.defaults]
+    lines.append(f"{SCRIPT_MARK} {shlex.quote(job.managed_task)}.")
     options = sbatch_options(job)
     if options:
         lines.append(
             f"# Submitted with these sbatch options too: {redact_text(shlex.join(options))}"
         )
+    lines += [
+        f"# Executor setting {name}={redact_text(value)} from {redact_text(source)}"
+        for name, value, source in job.settings
+    ]
     if job.experiment:
         lines.append(f"export EXPERIMENT={shlex.quote(job.experiment)}")
-    if job.run:
+    if job.array:
+        lines.append('export RUN_NUM="$SLURM_ARRAY_TASK_ID"')
+    elif job.run:
         lines.append(f"export RUN_NUM={shlex.quote(job.run)}")
+    lines += [f"export {name}={shlex.quote(value)}" for name, value in job.exports]
     command = lute_run_command(job.python, job.managed_task, job.config, debug=job.debug)
     lines.append(f"exec {shlex.join(command)}")
     return "\n".join(lines) + "\n"

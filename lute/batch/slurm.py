@@ -30,9 +30,12 @@ from pathlib import Path
 from lute.batch.parse import (
     JobInfo,
     JobState,
+    QueuedJob,
+    parse_queue_output,
     parse_sacct_output,
     parse_sbatch_output,
     parse_squeue_output,
+    queue_command,
     sacct_command,
     squeue_command,
 )
@@ -123,7 +126,7 @@ def submit(job: BatchJob) -> SubmittedJob:
     script = _write_new(directory, stem, build_batch_script(job, stem))
     stem = script.stem
     job_id = parse_sbatch_output(_call(sbatch_command(job, script)).stdout)
-    log = Path(str(log_pattern(job, stem)).replace("%j", job_id))
+    log = Path(str(log_pattern(job, stem)).replace("%j", job_id).replace("%A", job_id))
     logger.info("submitted %s as job %s; script %s, log %s", job.name, job_id, script, log)
     return SubmittedJob(job_id, script, log)
 
@@ -203,3 +206,12 @@ def cancel_job(job_id: str) -> JobInfo:
         _call(["scancel", job_id])
         logger.info("removed job %s (%s) from the queue", job_id, info.state.value)
     return info
+
+
+def queued_jobs(user: str) -> list[QueuedJob]:
+    """``user``'s jobs that are pending or running, as ``squeue`` lists them.
+
+    Raises:
+        SubmissionError: SLURM is not installed or does not answer.
+    """
+    return parse_queue_output(_call(queue_command(user)).stdout)

@@ -1,39 +1,40 @@
-"""``lute db``: look into the run database, invalidate runs, export, sync the spool.
+"""``lute db``: look into the run database, invalidate runs, export, sync the spool, import LUTE's.
 
 The database is found as a run would find it: ``--url``, else
 ``$LUTE_DB_URL``, else the config header's ``db_url`` (``-c CONFIG``), else
 ``lute.db`` in the work dir (``--work-dir``, the header's ``work_dir``,
-``$LUTE_WORK_DIR`` or ``./lute_work``). Times are shown in UTC.
+``$LUTE_WORK_DIR`` or ``./lute_work``). A URL no installed driver can use,
+or a work dir that is not a directory, is refused in one line naming the
+setting (exit status 2). Times are shown in UTC.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import io
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
-from lute.cli.table import cell, format_table
-from lute.config.loader import load_documents
-from lute.config.models.base import AnalysisHeader
+from lute.cli.locate import database_options, locate, open_located
+from lute.cli.table import cell, print_json, print_table
 from lute.core.analysis import TaskStatus
 from lute.core.exceptions import ConfigurationError
 from lute.core.exit_codes import EXIT_OK, EXIT_TASK_FAILED
-from lute.core.files import PRIVATE, write_atomically
+from lute.core.files import umask_mode, write_atomically
 from lute.db import results
-from lute.db.engine import database_url
-from lute.db.schema import Database
+from lute.db.fallback import fallback_dir
 from lute.db.store import spool_dir, sync_spool
+
+EXPORT_FORMATS = ("csv", "json")
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``db`` sub-command and its own sub-commands."""
-    where = argparse.ArgumentParser(add_help=False)
-    where.add_argument("--url", help="SQLAlchemy URL of the database (overrides all else)")
-    where.add_argument("--work-dir", help="work dir holding lute.db and the spool")
-    where.add_argument("-c", "--config", help="take db_url and work_dir from this config")
+    where = database_options()
 
     parser = commands.add_parser("db", help="query and maintain the run database")
     actions = parser.add_subparsers(dest="db_command", required=True, metavar="ACTION")
@@ -50,6 +51,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     listing.add_argument("-r", "--run", help="only runs of this run number")
     listing.add_argument("-e", "--experiment", help="only runs of this experiment")
     listing.add_argument("-n", "--limit", type=int, default=50, help="at most N runs (0: all)")
+    listing.add_argument("--json", action="store_true", help="as JSON")
     listing.set_defaults(handler=_list)
 
     show = actions.add_parser("show", parents=[where], help="one run in full")
@@ -61,6 +63,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     history.add_argument("task", help="the Task")
     history.add_argument("param", help="flattened parameter name (a.b[0]) or result.* column")
     history.add_argument("--valid-only", action="store_true", help="skip invalid runs")
+    history.add_argument("--json", action="store_true", help="as JSON")
     history.set_defaults(handler=_history)
 
     invalidate = actions.add_parser(
@@ -71,7 +74,12 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     invalidate.set_defaults(handler=_invalidate)
 
     export = actions.add_parser("export", parents=[where], help="runs as CSV or JSON")
-    export.add_argument("-f", "--format", choices=("csv", "json"), default="json")
+    export.add_argument(
+        "-f",
+        "--format",
+        choices=EXPORT_FORMATS,
+        help="default: from the extension of -o (.csv, .json), else json",
+    )
     export.add_argument("-t", "--task", help="only runs of this Task")
     export.add_argument("-o", "--output", help="write to this file instead of stdout")
     export.set_defaults(handler=_export)
@@ -79,28 +87,15 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     sync = actions.add_parser("sync", parents=[where], help="land spooled records")
     sync.set_defaults(handler=_sync)
 
-
-def _locate(args: argparse.Namespace) -> tuple[str, str]:
-    """The database URL and the work dir these arguments name."""
-    header = AnalysisHeader()
-    if args.config:
-        document, _tasks = load_documents(args.config)
-        known = {k: v for k, v in document.items() if k in AnalysisHeader.model_fields}
-        try:
-            header = AnalysisHeader.model_validate(known)
-        except ValueError as err:
-            raise ConfigurationError(f"{args.config}: invalid header: {err}") from err
-    work_dir = args.work_dir or header.work_dir
-    return args.url or database_url(work_dir, header.db_url), work_dir
-
-
-def _database(args: argparse.Namespace) -> Database:
-    url, _work_dir = _locate(args)
-    return results.resolve_database(url=url)
+    imported = actions.add_parser(
+        "import", parents=[where], help="copy the runs of a LUTE database into this database"
+    )
+    imported.add_argument("lute_db", help="a lute.db written by LUTE (only read)")
+    imported.set_defaults(handler=_import)
 
 
 def _list(args: argparse.Namespace) -> int:
-    database = _database(args)
+    database = open_located(args)
     runs = results.list_runs(
         database,
         task=args.task,
@@ -109,6 +104,9 @@ def _list(args: argparse.Namespace) -> int:
         experiment=args.experiment,
         limit=args.limit or None,
     )
+    if args.json:
+        print_json([_summary_json(r) for r in runs])
+        return EXIT_OK
     if not runs:
         print("no matching runs")
         return EXIT_OK
@@ -126,14 +124,23 @@ def _list(args: argparse.Namespace) -> int:
         ]
         for r in runs
     ]
-    print(format_table(headers, rows))
+    print_table(headers, rows)
     return EXIT_OK
 
 
+def _summary_json(summary: results.RunSummary) -> dict[str, Any]:
+    """One listed run as JSON-ready values (times in ISO 8601, UTC)."""
+    fields = {
+        name: value.isoformat() if hasattr(value, "isoformat") else value
+        for name, value in dataclasses.asdict(summary).items()
+    }
+    return {**fields, "duration": summary.duration}
+
+
 def _show(args: argparse.Namespace) -> int:
-    result = results.load_result(_database(args), args.run_id)
+    result = results.load_result(open_located(args), args.run_id)
     if args.json:
-        print(json.dumps(result.to_json(), indent=2, default=str))
+        print_json(result.to_json())
         return EXIT_OK
     fields: list[tuple[str, Any]] = [
         ("run id", result.run_id),
@@ -162,34 +169,37 @@ def _show(args: argparse.Namespace) -> int:
         print(f"{'executor error'.ljust(width)}  {error.splitlines()[0]}")
     if result.parameters:
         print()
-        print(format_table(["PARAMETER", "VALUE"], sorted(result.parameters.items())))
+        print_table(["PARAMETER", "VALUE"], sorted(result.parameters.items()))
     return EXIT_OK
 
 
 def _history(args: argparse.Namespace) -> int:
     values = results.parameter_history(
-        _database(args), args.task, args.param, valid_only=args.valid_only
+        open_located(args), args.task, args.param, valid_only=args.valid_only
     )
+    if args.json:
+        print_json([{**_summary_json(r), "value": value} for r, value in values])
+        return EXIT_OK
     headers = ["RUN ID", "STARTED (UTC)", "STATUS", "VALID", "EXPERIMENT", "RUN", args.param]
     rows = [
         [r.run_id, r.start_time, r.status, r.valid, r.experiment, r.run, value]
         for r, value in values
     ]
-    print(format_table(headers, rows))
+    print_table(headers, rows)
     return EXIT_OK
 
 
 def _invalidate(args: argparse.Namespace) -> int:
-    result = results.invalidate_run(_database(args), args.run_id, args.reason)
+    result = results.invalidate_run(open_located(args), args.run_id, args.reason)
     print(f"invalidated {result.task_name} run {result.run_id}: {result.invalid_reason}")
     return EXIT_OK
 
 
 def _export(args: argparse.Namespace) -> int:
-    database = _database(args)
+    database = open_located(args)
     summaries = results.list_runs(database, task=args.task)
     exported = results.export_results(database, summaries)
-    if args.format == "json":
+    if _export_format(args) == "json":
         text = json.dumps([r.to_json() for r in exported], indent=2, default=str) + "\n"
     else:
         columns, rows = results.result_rows(exported)
@@ -199,18 +209,52 @@ def _export(args: argparse.Namespace) -> int:
         writer.writerows(rows)
         text = buffer.getvalue()
     if args.output:
-        write_atomically(args.output, text, mode=PRIVATE)
+        # For colleagues in the experiment directory: as readable as the umask allows.
+        write_atomically(args.output, text, mode=umask_mode())
     else:
         sys.stdout.write(text)
     return EXIT_OK
 
 
+def _import(args: argparse.Namespace) -> int:
+    from lute.db.import_lute import import_lute_database  # noqa: PLC0415 (this action only)
+
+    url, _work_dir = locate(args)
+    report = import_lute_database(args.lute_db, url)
+    print(
+        f"imported {report.imported} run(s) from {report.source} into {report.target}"
+        f" ({report.already_there} already there)"
+    )
+    return EXIT_OK
+
+
+def _export_format(args: argparse.Namespace) -> str:
+    """``--format``, else the extension of ``--output``, else JSON.
+
+    Raises:
+        ConfigurationError: ``--output`` has an extension of no known format.
+    """
+    if args.format:
+        return str(args.format)
+    suffix = Path(args.output).suffix.lower().lstrip(".") if args.output else ""
+    if not suffix:
+        return "json"
+    if suffix not in EXPORT_FORMATS:
+        raise ConfigurationError(
+            f"-o {args.output}: cannot tell the format from '.{suffix}';"
+            f" use .csv or .json, or give -f {{{','.join(EXPORT_FORMATS)}}}"
+        )
+    return suffix
+
+
 def _sync(args: argparse.Namespace) -> int:
-    url, work_dir = _locate(args)
+    url, work_dir = locate(args)
     report = sync_spool(url, work_dir)
+    others = f", {report.elsewhere} for other databases" if report.elsewhere else ""
     print(
         f"landed {len(report.landed)}, already recorded {len(report.already_recorded)}, "
-        f"failed {len(report.failed)} (spool: {spool_dir(work_dir)})"
+        f"failed {len(report.failed)} (spool: {spool_dir(work_dir)}; "
+        f"fallback spool: {fallback_dir()}{others})"
     )
     for path, reason in report.failed:
         print(f"  {path}: {reason}")

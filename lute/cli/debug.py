@@ -33,11 +33,22 @@ def requested(variable: str) -> bool:
     return os.environ.get(variable, "") not in ("", "0")
 
 
-def exit_at_yaml(managed: ManagedTask, config: str) -> None:
-    """Print the validated parameters of ``managed``'s Task as YAML."""
+def exit_at_yaml(managed: ManagedTask, config: str, why: str = ENV_EXIT_AT_YAML) -> None:
+    """Print the validated parameters of ``managed``'s Task as YAML.
+
+    Args:
+        managed: The managed task that would run.
+        config: Its configuration file.
+        why: What asked for it (``--dry-run`` or the variable), named in the output.
+    """
     task = managed.task_name
-    params = load_task_parameters(config, task, registry.parameter_model(task))
-    sys.stdout.write(f"# {ENV_EXIT_AT_YAML}: validated parameters of {task}; nothing was run\n")
+    params = load_task_parameters(
+        config, task, registry.parameter_model(task), known_tasks=registry.task_names
+    )
+    sys.stdout.write(
+        f"# {why}: validated parameters of {task} from {config}, after substitutions,"
+        " LUTE_<param> overrides and defaults; nothing was run\n"
+    )
     sys.stdout.write(yaml.safe_dump({task: params.model_dump(mode="json")}, sort_keys=False))
 
 

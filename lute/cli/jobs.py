@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 
 from lute.batch import slurm
 from lute.batch.parse import JobInfo
+from lute.cli.table import print_json
 from lute.core.exit_codes import EXIT_OK
 
 
@@ -14,6 +16,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     """Add the ``status`` sub-command."""
     status = commands.add_parser("status", help="show the state of SLURM jobs")
     status.add_argument("job_ids", nargs="+", metavar="JOB_ID")
+    status.add_argument("--json", action="store_true", help="as JSON")
     status.set_defaults(handler=_status)
 
 
@@ -30,5 +33,9 @@ def format_jobs(jobs: list[JobInfo]) -> str:
 
 
 def _status(args: argparse.Namespace) -> int:
-    sys.stdout.write(format_jobs(slurm.job_status(args.job_ids)))
+    jobs = slurm.job_status(args.job_ids)
+    if args.json:
+        print_json([{**dataclasses.asdict(job), "state": job.state.value} for job in jobs])
+        return EXIT_OK
+    sys.stdout.write(format_jobs(jobs))
     return EXIT_OK

@@ -7,6 +7,7 @@ import os
 import sys
 
 from lute.batch import slurm
+from lute.batch.arrays import array_spec, check_run_from_environment, parse_runs
 from lute.batch.script import batch_job
 from lute.core.exit_codes import EXIT_OK
 
@@ -18,7 +19,8 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="submit one managed task as a SLURM batch job",
         description=(
             "Write a batch script under <work_dir>/slurm/ and submit it with sbatch;"
-            " prints the job id. Options lute does not know are passed to sbatch"
+            " prints the job id (with --runs, of one job array: one job per run)."
+            " Options lute does not know are passed to sbatch"
             " (use their long forms: --time, --cpus-per-task, --error)."
         ),
     )
@@ -31,7 +33,14 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 def add_job_options(parser: argparse.ArgumentParser) -> None:
     """Options shared by every command that submits batch jobs."""
     parser.add_argument("-e", "--experiment", help="experiment (exported as EXPERIMENT)")
-    parser.add_argument("-r", "--run", help="run number (exported as RUN_NUM)")
+    runs = parser.add_mutually_exclusive_group()
+    runs.add_argument("-r", "--run", help="run number (exported as RUN_NUM)")
+    runs.add_argument(
+        "--runs",
+        metavar="LIST",
+        help="many runs: numbers and ranges, e.g. 10-50,60 (the header's run must come"
+        " from $RUN_NUM)",
+    )
     parser.add_argument(
         "--debug",
         dest="job_debug",
@@ -50,11 +59,17 @@ def apply_job_options(args: argparse.Namespace) -> None:
 
 def _submit(args: argparse.Namespace) -> int:
     apply_job_options(args)
+    array = ""
+    if args.runs:
+        runs = parse_runs(args.runs)
+        check_run_from_environment(args.config, runs)
+        array = array_spec(runs)
     job = batch_job(
         args.taskname,
         args.config,
         debug=args.job_debug or args.debug,
         sbatch_args=args.pass_through,
+        array=array,
     )
     submitted = slurm.submit(job)
     sys.stdout.write(f"{submitted.job_id}\n")

@@ -13,6 +13,7 @@ import argparse
 import json
 import sys
 
+from lute.cli.table import print_json, print_table
 from lute.config.models.describe import describe_parameters, summary_line, yaml_section
 from lute.core.exceptions import UnknownNameError
 from lute.core.exit_codes import EXIT_OK
@@ -25,6 +26,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     tasks = commands.add_parser("tasks", help="list Tasks and describe their parameters")
     actions = tasks.add_subparsers(dest="action", required=True, metavar="ACTION")
     listing = actions.add_parser("list", help="every Task, its managed tasks and what it does")
+    listing.add_argument("--json", action="store_true", help="as JSON")
     listing.set_defaults(handler=_list)
     helping = actions.add_parser("help", help="the parameters of one Task")
     helping.add_argument("task", help="Task or managed-task name, e.g. Test or Tester")
@@ -51,10 +53,15 @@ def _list(args: argparse.Namespace) -> int:
         )
         for name in registry.task_names()
     ]
-    header = ("TASK", "MANAGED TASKS", "DESCRIPTION")
-    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(2)]
-    for row in [header, *rows]:
-        sys.stdout.write(f"{row[0]:<{widths[0]}}  {row[1]:<{widths[1]}}  {row[2]}\n")
+    if args.json:
+        print_json(
+            [
+                {"task": name, "managed_tasks": managed.get(name, []), "description": text}
+                for name, _, text in rows
+            ]
+        )
+        return EXIT_OK
+    print_table(("TASK", "MANAGED TASKS", "DESCRIPTION"), rows)
     return EXIT_OK
 
 

@@ -46,6 +46,9 @@ logger = logging.getLogger(__name__)
 
 SECTION_TYPO_CUTOFF = 0.7
 """How alike a section's name must be to the Task's to be taken for a typo of it."""
+EXECUTOR_KEY = "lute_executor"
+"""Reserved key of a Task's section: how to run the Task, not one of its parameters
+(read by ``lute.config.executor_settings``)."""
 
 
 def load_documents(
@@ -197,6 +200,7 @@ def validate_task_section(
         raise ConfigurationError(
             f"{where}: {task_name}: section must be a mapping, not {type(section).__name__}"
         )
+    section = {key: value for key, value in section.items() if key != EXECUTOR_KEY}
     overrides = find_overrides(model.model_fields, os.environ if environ is None else environ)
     section = apply_overrides(section, overrides)
     try:

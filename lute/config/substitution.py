@@ -4,6 +4,14 @@ The syntax (see ``lute.config.loader``): ``{{ key }}``, ``{{ nested.key }}``,
 ``{{ lute_config.key }}``, ``{{ $ENV_VAR }}``, each optionally with a Python
 format spec (``{{ run:04d }}``).
 
+As in LUTE, a format spec applied to text that is a number formats the
+number: ``{{ $RUN:04d }}`` is ``0012``, and so is ``{{ run:04d }}`` when
+the header says ``run: "{{ $RUN }}"``. Only text a number prints back
+unchanged counts (``12``, ``0.5``; not ``0012`` or ``1e5``). Otherwise
+substituted text stays text (LUTE retypes every numeric string, so
+``"{{ run:04d }}"`` loses its zeros there); the parameter model converts
+it where the parameter is a number.
+
 Resolving copies what it walks, so an alias in the YAML is expanded here,
 and a substitution can refer to a key that refers to another, many times
 over. Every value copied, every substitution made and every character it
@@ -27,6 +35,8 @@ MAX_CHAIN = 10
 """Most substitutions one value may go through (a key naming a key naming a key...)."""
 
 _MISSING = object()
+_MAX_NUMBER_CHARS = 40
+"""Longer text is never read as a number (and a 5,000-digit one never converted)."""
 _NUMBERS = re.compile(r"\d+")
 
 
@@ -108,7 +118,7 @@ class Substituter:
             spec = match.group("spec") or ""
             self._check_spec(match.group("name"), spec, path)
             try:
-                text = format(found, spec)
+                text = _format(found, spec)
             except (ValueError, TypeError) as err:
                 raise ConfigurationError(
                     f"{self._where}: {path}: cannot format "
@@ -150,6 +160,32 @@ class Substituter:
             f"{{{{ {name} }}}} (not a key of this Task's section, of another "
             "section, or of the header)"
         )
+
+
+def as_number(value: Any) -> Any:
+    """``value`` as an ``int`` or ``float`` if it is text that number prints back as; else as is."""
+    if not isinstance(value, str) or not value or len(value) > _MAX_NUMBER_CHARS:
+        return value
+    for kind in (int, float):
+        try:
+            number = kind(value)
+        except ValueError:
+            continue
+        if str(number) == value:
+            return number
+    return value
+
+
+def _format(value: Any, spec: str) -> str:
+    """``format(value, spec)``, reading numeric text as its number first when the spec allows."""
+    if spec:
+        number = as_number(value)
+        if number is not value:
+            try:
+                return format(number, spec)
+            except (ValueError, TypeError):
+                pass  # a text spec such as ":>8s": format the text as written
+    return format(value, spec)
 
 
 def _needs_walk(value: Any) -> bool:

@@ -20,6 +20,25 @@ SHARED = 0o644
 """Mode of files colleagues in the same experiment directory may read."""
 
 
+def umask_mode() -> int:
+    """The mode a new file gets from the process's umask (``0o666`` less the umask).
+
+    Files made for colleagues (exports, reports) follow the umask, so a group
+    that shares an experiment directory with ``umask 002`` may also replace
+    them; ``write_atomically`` would otherwise impose a fixed mode.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return 0o666 & ~int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    current = os.umask(0o022)  # no /proc: read it by setting it, and put it back at once
+    os.umask(current)
+    return 0o666 & ~current
+
+
 def write_atomically(
     path: str | os.PathLike[str],
     content: str | Callable[[IO[str]], None],

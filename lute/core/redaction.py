@@ -34,7 +34,6 @@ SECRET_WORDS = frozenset(
         "password",
         "passwd",
         "passphrase",
-        "pwd",
         "token",
         "secret",
         "key",
@@ -47,8 +46,9 @@ SECRET_WORDS = frozenset(
         "bearer",
     }
 )
-SECRET_VARIABLES: tuple[str, ...] = ("LUTE_ELOG_PASSWORD",)
-"""eLog variables the Task process never sees (the Executor posts, not the Task)."""
+SECRET_VARIABLES: tuple[str, ...] = ("LUTE_ELOG_PASSWORD", "Authorization")
+"""eLog credentials the Task process never sees (the Executor posts, not the Task):
+lute's password and the job system's bearer token (``lute.elog.settings``)."""
 URL_VARIABLES: tuple[str, ...] = ("LUTE_ELOG_URL", "JID_UPDATE_COUNTERS")
 """eLog variables holding URLs that may carry ``user:password@``; kept, with that part cut."""
 PRIVATE_TO_LUTE: tuple[str, ...] = ("LUTE_IPC_KEY", "LUTE_SOCKET")
@@ -130,7 +130,7 @@ def program_environment(env: Mapping[str, str]) -> dict[str, str]:
 
 
 def without_secrets(env: Mapping[str, str]) -> dict[str, str]:
-    """``env`` minus the eLog password, with user information cut from the eLog URLs.
+    """``env`` minus the eLog credentials, with user information cut from the eLog URLs.
 
     The Executor posts to the logbook, never the Task, so the Task process
     need not carry the logbook's credentials.

@@ -95,3 +95,8 @@ def to_datetime(timestamp: float | None) -> dt.datetime | None:
     if timestamp is None:
         return None
     return dt.datetime.fromtimestamp(timestamp, dt.timezone.utc).replace(tzinfo=None)
+
+
+def as_utc(value: dt.datetime | None) -> dt.datetime | None:
+    """A time read back from a column, which stores UTC without its zone, made aware."""
+    return None if value is None else value.replace(tzinfo=dt.timezone.utc)

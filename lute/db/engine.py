@@ -14,10 +14,13 @@ caller spools the record (see ``lute.db.store.store_run``).
 
 from __future__ import annotations
 
+import difflib
 import functools
 import importlib.util
 import math
 import os
+import re
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -26,9 +29,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from lute.core.exceptions import ConfigurationError
 from lute.core.settings import env_number
+from lute.db.location import ENV_DB_URL
 
-ENV_DB_URL = "LUTE_DB_URL"
 ENV_DB_TIMEOUT = "LUTE_DB_TIMEOUT"
 DEFAULT_TIMEOUT_S = 30.0
 DB_FILE = "lute.db"
@@ -43,16 +47,90 @@ def database_url(work_dir: str | os.PathLike[str], configured: str | None = None
 
 
 def sqlite_path(url: str) -> Path | None:
-    """The file behind a SQLite URL, or ``None`` for other databases and ``:memory:``."""
-    parsed = sa.engine.make_url(url)
-    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+    """The file behind a SQLite URL, or ``None`` for other databases and ``:memory:``.
+
+    A string that is not a URL has no file either; opening it says why
+    (``check_url``).
+    """
+    parsed = _parsed(url)
+    if parsed is None or parsed.get_backend_name() != "sqlite":
+        return None
+    if parsed.database in (None, "", ":memory:"):
         return None
     return Path(parsed.database)
 
 
+def _parsed(url: str) -> sa.engine.URL | None:
+    """``url`` parsed, or ``None`` if it is not a URL."""
+    try:
+        return sa.engine.make_url(url)
+    except sa.exc.ArgumentError:
+        return None
+
+
+_PASSWORD = re.compile(r"(://[^/@:]*:)[^/@]*@")
+
+
 def redacted(url: str) -> str:
-    """``url`` with its password masked, for messages and logs."""
-    return sa.engine.make_url(url).render_as_string(hide_password=True)
+    """``url`` with its password masked, for messages and logs; never raises.
+
+    A string that is not a URL at all is shown with anything that looks
+    like ``user:password@`` masked, so a message about it is still written.
+    """
+    parsed = _parsed(url)
+    if parsed is None:
+        return _PASSWORD.sub(r"\1***@", url)
+    return parsed.render_as_string(hide_password=True)
+
+
+def without_password(url: str) -> str:
+    """``url`` with no password at all: what may be written to disk about it.
+
+    Raises:
+        sqlalchemy.exc.ArgumentError: ``url`` is not a URL.
+    """
+    parsed = sa.engine.make_url(url)
+    return parsed._replace(password=None).render_as_string(hide_password=False)
+
+
+def check_url(url: str, origin: str) -> None:
+    """Refuse a URL no installed SQLAlchemy dialect and driver can use.
+
+    Args:
+        url: The database URL.
+        origin: Where it came from (``$LUTE_DB_URL``, ``--url``...), for the message.
+
+    Raises:
+        ConfigurationError: One line naming ``origin``, the URL (password
+            masked) and what is missing.
+    """
+    shown = redacted(url)
+    try:
+        parsed = sa.engine.make_url(with_driver(url))
+    except sa.exc.ArgumentError as err:
+        raise ConfigurationError(
+            f"{origin}: {shown!r} is not a database URL "
+            "(e.g. sqlite:////path/lute.db or postgresql://user@host/dbname)"
+        ) from err
+    try:
+        dialect = parsed.get_dialect()
+    except sa.exc.NoSuchModuleError as err:
+        backend = parsed.get_backend_name()
+        if backend in sa.dialects.__all__:
+            what = f"has no driver {parsed.get_driver_name()!r} for {backend}"
+        else:
+            close = difflib.get_close_matches(backend, sa.dialects.__all__, n=1)
+            hint = f"did you mean {close[0]}://?" if close else "e.g. sqlite:////path/lute.db"
+            what = f"knows no database {backend!r} ({hint})"
+        raise ConfigurationError(f"{origin}: {shown}: SQLAlchemy {what}") from err
+    try:
+        dialect.import_dbapi()
+    except ImportError as err:
+        hint = "; pip install 'lute[postgres]'" if parsed.get_backend_name() == "postgresql" else ""
+        raise ConfigurationError(
+            f"{origin}: {shown} needs the driver {parsed.get_driver_name()}, which is not "
+            f"installed here ({err}){hint}"
+        ) from err
 
 
 def lock_timeout() -> float:
@@ -71,8 +149,8 @@ def with_driver(url: str) -> str:
     2.1; users should not have to know which one their SQLAlchemy picks or
     which one is installed.
     """
-    parsed = sa.engine.make_url(url)
-    if parsed.drivername != "postgresql":
+    parsed = _parsed(url)
+    if parsed is None or parsed.drivername != "postgresql":
         return url
     for module, driver in (("psycopg", "postgresql+psycopg"), ("psycopg2", "postgresql+psycopg2")):
         if importlib.util.find_spec(module) is not None:
@@ -85,8 +163,37 @@ def get_engine(url: str) -> Engine:
     return _engine(with_driver(url), lock_timeout())
 
 
+_ENGINES: weakref.WeakSet[Engine] = weakref.WeakSet()
+"""Every engine of this process, for ``_close_connections_before_fork``."""
+
+
+def _close_connections_before_fork() -> None:
+    """Close the pooled connections before this process forks (a Task forked from its Executor).
+
+    SQLite keeps per-process state about the files it has open (their locks,
+    the WAL index): a child that inherits an open connection, and then opens
+    the same file again, works from its parent's state and fails ("locking
+    protocol"). SQLite's rule is that no connection crosses a ``fork``; so
+    the pools are emptied first, and each process opens its own afterwards
+    (milliseconds for SQLite; the Executor needs one connection after the
+    fork, to record the run).
+    """
+    for engine in list(_ENGINES):
+        engine.dispose()
+
+
+os.register_at_fork(before=_close_connections_before_fork)
+
+
 @functools.lru_cache(maxsize=16)
 def _engine(url: str, timeout: float) -> Engine:
+    engine = _new_engine(url, timeout)
+    _ENGINES.add(engine)
+    return engine
+
+
+def _new_engine(url: str, timeout: float) -> Engine:
+    check_url(url, "database URL")
     backend = sa.engine.make_url(url).get_backend_name()
     if backend == "sqlite":
         engine = sa.create_engine(url, connect_args={"timeout": timeout})

@@ -16,8 +16,8 @@ import sqlalchemy as sa
 
 from lute.db.engine import database_url, redacted, sqlite_path
 from lute.db.errors import DatabaseError, failure_reason
-from lute.db.records import lookup_column
-from lute.db.schema import open_database
+from lute.db.records import lookup_columns
+from lute.db.schema import Database, open_database
 
 
 def read_latest_db_entry(
@@ -54,15 +54,29 @@ def read_latest_db_entry(
     path = sqlite_path(url)
     if path is not None and not path.exists():
         return None
-    database = open_database(url)
-    column = lookup_column(param)
-    table = database.task_table(task_name)
-    if table is not None and column not in table.c:
-        table = database.task_table(task_name, refresh=True)
-    if table is None or column not in table.c:
-        return None
+    database = open_database(url, create=False)
+    # A parameter may have gained a column since this process cached the
+    # table (see lute.db.records.lookup_columns): look again before saying None.
+    for refresh in (False, True):
+        table = database.task_table(task_name, refresh=refresh)
+        columns = [] if table is None else lookup_columns(param, table.c.keys())
+        if table is not None and columns:
+            value = _latest(database, table, columns, valid_only, for_run)
+            if value is not None:
+                return value
+    return None
+
+
+def _latest(
+    database: Database,
+    table: sa.Table,
+    columns: list[str],
+    valid_only: bool,
+    for_run: int | str | None,
+) -> Any:
+    """The value in the latest matching row, from whichever of ``columns`` it fills."""
     query = (
-        sa.select(table.c[column])
+        sa.select(*(table.c[name] for name in columns))
         .order_by(table.c.end_time.desc().nulls_last(), table.c.id.desc())
         .limit(1)
     )
@@ -75,8 +89,10 @@ def read_latest_db_entry(
         )
     try:
         with database.engine.connect() as conn:
-            return conn.execute(query).scalar()
+            row = conn.execute(query).first()
     except sa.exc.SQLAlchemyError as err:
         raise DatabaseError(
-            f"cannot read {task_name!r} from {redacted(url)}: {failure_reason(err)}"
+            f"cannot read {table.name!r} from {redacted(database.url)}: {failure_reason(err)}"
         ) from err
+    # A row fills at most one of the columns.
+    return None if row is None else next((v for v in row if v is not None), None)

@@ -6,16 +6,21 @@ and secret-looking names and values are redacted (``lute.core.redaction``).
 A ``RunRecord`` is built once from the Executor's ``DescribedAnalysis`` and
 then either written to the database or, when that fails, to a spool file,
 so what a later ``lute db sync`` replays is exactly what would have been
-written. Parameters are flattened to ``a.b[0]``-style names; a parameter
-whose name collides with a bookkeeping column is stored as ``param.NAME``.
+written. Parameters are flattened to ``a.b[0]``-style names, each in a
+column of its own name; a name that cannot have that column (a bookkeeping
+column's, one SQLite would confuse with another because it ignores case,
+an empty one) is stored in an escaped column ``param.NAME`` that reads back
+as the same name. No two values of a record ever share a column.
 """
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import json
+import string
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from lute.core.analysis import DescribedAnalysis
@@ -61,44 +66,181 @@ RESERVED_COLUMNS = frozenset(
         *RESULT_COLUMNS,
     }
 )
-_PARAM_PREFIX = "param."
+ESCAPE_PREFIX = "param."
+"""Start of every column whose name is not the parameter's own (see ``parameter_columns``)."""
+_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
+_RESERVED_FOLDED = frozenset(name.translate(_ASCII_LOWER) for name in RESERVED_COLUMNS)
+_SPECIAL = frozenset('.[]"')
+"""Characters that make a dict key ambiguous in a flattened name."""
+
+_Segment = str | int
+"""A step of a path into the parameters: a dict key or a list index."""
 
 
-def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
-    """Flatten nested dicts and lists into ``a.b[0]``-style keys.
+def flatten(value: Any) -> dict[str, Any]:
+    """Flatten nested dicts and lists into ``a.b[0]``-style names, one per value.
 
-    Empty containers are kept as JSON text so they are not silently lost.
+    Empty containers below the top are kept as JSON text so they are not
+    silently lost; an empty top level has no values at all. A dict key
+    holding ``.``, ``[``, ``]`` or ``"`` can spell the same name as a
+    nested path (``{"a.b": 1, "a": {"b": 2}}``); only when that happens do
+    the names involved quote such keys (``["a.b"]``), so every value keeps
+    a name of its own and plain names stay as LUTE wrote them.
     """
+    leaves = list(_leaves(value, ()))
+    names = [_name(path, quoted=False) for path, _ in leaves]
+    quoted = [False] * len(leaves)
+    while len(set(names)) < len(names):
+        counts = collections.Counter(names)
+        for index, (path, _) in enumerate(leaves):
+            if counts[names[index]] > 1 and not quoted[index]:
+                names[index], quoted[index] = _name(path, quoted=True), True
+    return {name: leaf for name, (_, leaf) in zip(names, leaves, strict=True)}
+
+
+def _leaves(value: Any, path: tuple[_Segment, ...]) -> Iterator[tuple[tuple[_Segment, ...], Any]]:
     if isinstance(value, Mapping) and value:
-        flat: dict[str, Any] = {}
         for key, item in value.items():
-            flat.update(flatten(item, f"{prefix}.{key}" if prefix else str(key)))
-        return flat
-    if isinstance(value, (list, tuple)) and value:
-        flat = {}
+            yield from _leaves(item, (*path, str(key)))
+    elif isinstance(value, (list, tuple)) and value:
         for index, item in enumerate(value):
-            flat.update(flatten(item, f"{prefix}[{index}]"))
-        return flat
-    if isinstance(value, (Mapping, list, tuple)):
-        return {prefix: json.dumps(value)}
-    return {prefix: value}
+            yield from _leaves(item, (*path, index))
+    elif isinstance(value, (Mapping, list, tuple)):
+        if path:
+            yield path, json.dumps(value)
+    else:
+        yield path, value
 
 
-def parameter_column(name: str) -> str:
-    """Column holding parameter ``name``; bookkeeping names get a prefix."""
-    return f"{_PARAM_PREFIX}{name}" if name in RESERVED_COLUMNS else name
+def _name(path: tuple[_Segment, ...], quoted: bool) -> str:
+    """``a.b[0]``; with ``quoted``, keys that could be misread as ``["a.b"]``.
+
+    The quoted form is a grammar (bare keys never hold ``.[]"``), so two
+    different paths never get the same quoted name.
+    """
+    parts = []
+    for segment in path:
+        if isinstance(segment, int):
+            parts.append(f"[{segment}]")
+        elif quoted and (not segment or _SPECIAL.intersection(segment)):
+            parts.append(f"[{json.dumps(segment)}]")
+        else:
+            parts.append(f".{segment}" if parts else segment)
+    return "".join(parts)
+
+
+def parameter_columns(names: Iterable[str]) -> dict[str, str]:
+    """The column of each parameter of one record: its own name where that is free.
+
+    A name keeps its own column unless it is empty, is a bookkeeping
+    column's, starts with ``param.`` (where escaped names live) or another
+    name of the record already took it; all of that ignoring ASCII case,
+    because SQLite does. Such a name is stored as ``escape(name)``
+    instead. The result is one-to-one, also ignoring case, and disjoint
+    from the bookkeeping columns, so no two values can land in one column.
+    """
+    taken = set(_RESERVED_FOLDED)
+    columns = {}
+    for name in names:
+        folded = fold(name)
+        if name and folded not in taken and not folded.startswith(ESCAPE_PREFIX):
+            columns[name] = name
+            taken.add(folded)
+        else:
+            columns[name] = escape(name)
+    return columns
+
+
+def fold(name: str) -> str:
+    """``name`` as SQLite compares column names: ASCII letters in lower case."""
+    return name.translate(_ASCII_LOWER)
+
+
+def escape(name: str) -> str:
+    """The escaped column of a parameter: ``param.`` then the name, case spelled out.
+
+    An upper-case ASCII letter becomes ``^`` and the letter in lower case,
+    ``^`` becomes ``^^``; so an escaped column has no upper-case ASCII
+    letter and differs from every other escaped column even to SQLite,
+    which ignores case. ``id`` is ``param.id``, as before this scheme.
+    """
+    spelled = "".join(
+        f"^{char.lower()}" if "A" <= char <= "Z" else "^^" if char == "^" else char for char in name
+    )
+    return f"{ESCAPE_PREFIX}{spelled}"
+
+
+def _unescape(spelled: str) -> str | None:
+    """The name ``escape`` spelled so (a trailing ``^~N`` copy mark ignored), else None."""
+    name = []
+    chars = iter(spelled)
+    for char in chars:
+        if char != "^":
+            name.append(char)
+            continue
+        following = next(chars, "")
+        if following == "^":
+            name.append("^")
+        elif "a" <= following <= "z":
+            name.append(following.upper())
+        elif following == "~" and "".join(chars).isdigit():
+            break
+        else:
+            return None
+    return "".join(name)
 
 
 def parameter_name(column: str) -> str:
-    """The parameter a column holds (inverse of ``parameter_column``)."""
-    if column.startswith(_PARAM_PREFIX) and column[len(_PARAM_PREFIX) :] in RESERVED_COLUMNS:
-        return column[len(_PARAM_PREFIX) :]
+    """The parameter a Task-table column holds (inverse of the mapping)."""
+    if column.startswith(ESCAPE_PREFIX):
+        name = _unescape(column[len(ESCAPE_PREFIX) :])
+        if name is not None:
+            return name
     return column
 
 
-def lookup_column(param: str) -> str:
-    """The column a reader's ``param`` names: a ``result.*`` column, else a parameter's."""
-    return param if param in RESULT_COLUMNS else parameter_column(param)
+def fit_columns(existing: Iterable[str], row: Mapping[str, Any]) -> dict[str, Any]:
+    """``row`` with each parameter column that would clash with another escaped anew.
+
+    ``parameter_columns`` keeps one record clear of clashes; this keeps it
+    clear of the table too. A column SQLite would take for an existing one
+    of another spelling (``Energy`` where ``energy`` exists), or for another
+    column of the row (records spooled by older versions), or an empty
+    name, moves to its escaped form, with a ``^~N`` copy mark if even that
+    is taken. Columns that exist as spelled keep their place.
+
+    Args:
+        existing: The columns the table has.
+        row: Column -> value, as in ``RunRecord.row``.
+    """
+    exact = set(existing)
+    taken = {fold(column) for column in exact}
+    fitted = {column: value for column, value in row.items() if column in exact}
+    for column, value in row.items():
+        if column in exact:
+            continue
+        candidate = column
+        if is_parameter_column(column) and (not column or fold(column) in taken):
+            candidate = escape(parameter_name(column))
+            copy = 1
+            while fold(candidate) in taken:
+                copy += 1
+                candidate = f"{escape(parameter_name(column))}^~{copy}"
+        taken.add(fold(candidate))
+        fitted[candidate] = value
+    return fitted
+
+
+def lookup_columns(param: str, columns: Iterable[str]) -> list[str]:
+    """Which of a table's ``columns`` hold what a reader calls ``param``.
+
+    A ``result.*`` column is itself; a parameter may live in its own column
+    in some rows and in an escaped one in others (a name that clashed
+    later), never in two in one row.
+    """
+    if param in RESULT_COLUMNS:
+        return [param] if param in columns else []
+    return [c for c in columns if is_parameter_column(c) and parameter_name(c) == param]
 
 
 def is_parameter_column(column: str) -> bool:
@@ -178,9 +320,10 @@ def describe_run(desc: DescribedAnalysis) -> RunRecord:
     }
     result = desc.task_result
     run_id = desc.run_id or uuid.uuid4().hex
+    flat = flatten(dumped)
+    columns = parameter_columns(flat)
     row: dict[str, Any] = {
-        parameter_column(name): storable(redact_value(name, value))
-        for name, value in flatten(dumped).items()
+        columns[name]: storable(redact_value(name, value)) for name, value in flat.items()
     }
     row.update(
         {

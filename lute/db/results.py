@@ -29,13 +29,14 @@ from sqlalchemy.engine import Row
 from lute.core.analysis import TaskStatus
 from lute.core.exceptions import ConfigurationError, UnknownNameError
 from lute.core.workdir import default_work_dir
+from lute.db.columns import as_utc
 from lute.db.engine import database_url, redacted, write_transaction
 from lute.db.orphans import settle_orphans
 from lute.db.records import (
     HEADER_FIELDS,
     RESULT_COLUMNS,
     is_parameter_column,
-    lookup_column,
+    lookup_columns,
     parameter_name,
 )
 from lute.db.schema import Database, open_database
@@ -259,24 +260,25 @@ def parameter_history(
     """
     check_task(database, task)
     table = database.task_table(task, refresh=True)
-    column = lookup_column(param)
-    if table is None or column not in table.c:
-        columns = table.c if table is not None else []
-        known = [parameter_name(c.name) for c in columns if is_parameter_column(c.name)]
+    columns = [] if table is None else lookup_columns(param, table.c.keys())
+    if table is None or not columns:
+        present = table.c.keys() if table is not None else []
+        known = {parameter_name(c) for c in present if is_parameter_column(c)}
         raise UnknownNameError(
             f"Task {task!r} has no parameter {param!r}; it has: "
             f"{', '.join(sorted(known) + list(RESULT_COLUMNS))}"
         )
     runs = database.runs
+    labels = [f"lute_value_{index}" for index in range(len(columns))]
     query = (
-        sa.select(runs, table.c[column].label("lute_value"))
+        sa.select(runs, *(table.c[c].label(n) for c, n in zip(columns, labels, strict=True)))
         .join(table, sa.and_(runs.c.task_row_id == table.c.id, runs.c.task_name == task))
         .order_by(*_newest_first(runs))
     )
     if valid_only:
         query = query.where(runs.c.valid_flag == 1)
     with database.engine.connect() as conn:
-        return [(_summary(row), row.lute_value) for row in conn.execute(query)]
+        return [(_summary(row), _filled(row, labels)) for row in conn.execute(query)]
 
 
 def invalidate_run(
@@ -357,8 +359,8 @@ def _result(task: str, row: Any, header: dict[str, Any]) -> Result:
         status=status,
         valid=bool(row["valid_flag"]),
         invalid_reason=row["invalid_reason"],
-        start_time=_utc(row["start_time"]),
-        end_time=_utc(row["end_time"]),
+        start_time=as_utc(row["start_time"]),
+        end_time=as_utc(row["end_time"]),
         duration=row["duration"],
         exit_code=row["exit_code"],
         host=row["host"],
@@ -385,11 +387,16 @@ def _summary(row: Row[Any]) -> RunSummary:
         task_name=row.task_name,
         status=row.status or "",
         valid=bool(row.valid_flag),
-        start_time=_utc(row.start_time),
-        end_time=_utc(row.end_time),
+        start_time=as_utc(row.start_time),
+        end_time=as_utc(row.end_time),
         experiment=row.experiment,
         run=row.run,
     )
+
+
+def _filled(row: Row[Any], labels: Sequence[str]) -> Any:
+    """The value in whichever of ``labels`` the row fills (see ``lookup_columns``)."""
+    return next((row._mapping[n] for n in labels if row._mapping[n] is not None), None)
 
 
 def _newest_first(runs: sa.Table) -> tuple[sa.UnaryExpression[Any], ...]:
@@ -404,10 +411,6 @@ def _status(name: str) -> TaskStatus:
         raise UnknownNameError(
             f"no status {name!r}; statuses: {', '.join(s.value for s in TaskStatus)}"
         ) from None
-
-
-def _utc(value: dt.datetime | None) -> dt.datetime | None:
-    return None if value is None else value.replace(tzinfo=dt.timezone.utc)
 
 
 def result_rows(results: Iterable[Result]) -> tuple[list[str], list[dict[str, Any]]]:

@@ -30,20 +30,29 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import IntegrityError, ProgrammingError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, ProgrammingError
 
 from lute.core.analysis import TaskStatus
-from lute.core.exceptions import UnknownNameError
+from lute.core.exceptions import ConfigurationError, UnknownNameError
 from lute.db.columns import column_value, needs_change, new_column_type
 from lute.db.ddl import add_column, create_table, widen_to_text
 from lute.db.engine import get_engine, lock_timeout, redacted, sqlite_path, write_transaction
 from lute.db.errors import DatabaseError, failure_reason
-from lute.db.records import HEADER_FIELDS, PROCESS_COLUMNS, RESULT_COLUMNS, RunRecord
+from lute.db.lute_compat import is_lute_database, lute_database_refusal
+from lute.db.records import (
+    HEADER_FIELDS,
+    PROCESS_COLUMNS,
+    RESULT_COLUMNS,
+    RunRecord,
+    fit_columns,
+)
 
 logger = logging.getLogger(__name__)
 
 DDL_RETRIES = 5
 """Attempts at a schema change that concurrent writers may race on."""
+DEADLOCK = "40P01"
+"""PostgreSQL's SQLSTATE for a transaction chosen as a deadlock victim."""
 
 _T = TypeVar("_T")
 
@@ -113,18 +122,21 @@ class Database:
         """Run a schema change that other writers may be running at the same moment.
 
         On PostgreSQL two processes creating the same table or index can
-        collide on the system catalogs even with ``IF NOT EXISTS``; the loser
-        gets an integrity or programming error, and the change, which
-        re-reads the schema first, is simply run again. SQLite writers are
-        serialised by ``BEGIN IMMEDIATE`` and never collide.
+        collide on the system catalogs even with ``IF NOT EXISTS``, or
+        deadlock (each holds a lock on the new table from ``CREATE INDEX IF
+        NOT EXISTS`` and wants it exclusively to add a column); the loser
+        gets an integrity or programming error or is chosen as the deadlock
+        victim, and the change, which re-reads the schema first, is simply
+        run again. SQLite writers are serialised by ``BEGIN IMMEDIATE`` and
+        never collide.
         """
         attempt = 1
         while True:
             try:
                 with write_transaction(self.engine) as conn:
                     return change(conn)
-            except (IntegrityError, ProgrammingError) as err:
-                if attempt >= DDL_RETRIES:
+            except (IntegrityError, ProgrammingError, OperationalError) as err:
+                if attempt >= DDL_RETRIES or not _lost_a_race(err):
                     raise
                 attempt += 1
                 logger.debug("schema change collided with another writer; retrying: %s", err.orig)
@@ -155,14 +167,22 @@ class Database:
             sa.Index(f"ix_{key}_end_time", "end_time"),
         )
 
-    def _prepare(self, conn: Connection, task_name: str, row: Mapping[str, Any]) -> sa.Table:
-        """Create, extend and widen ``task_name``'s table so ``row`` fits; return it."""
+    def _prepare(
+        self, conn: Connection, task_name: str, row: Mapping[str, Any]
+    ) -> tuple[sa.Table, dict[str, Any]]:
+        """Create, extend and widen ``task_name``'s table so ``row`` fits.
+
+        Returns:
+            The table, and ``row`` with its columns as they are in it
+            (``lute.db.records.fit_columns``).
+        """
         table = _reflect(conn, task_name)
         changed = table is None
         if table is None:
             table = self._new_task_table(task_name)
             create_table(conn, table)
             logger.debug("created table %r", task_name)
+        row = fit_columns(table.c.keys(), row)
         for name, value in row.items():
             if not needs_change(table, name, value):
                 continue
@@ -176,7 +196,7 @@ class Database:
             reflected = _reflect(conn, task_name)
             if reflected is not None:
                 table = reflected
-        return table
+        return table, row
 
     def task_table(self, task_name: str, refresh: bool = False) -> sa.Table | None:
         """The (cached) reflected table of ``task_name``, or ``None`` if there is none."""
@@ -194,15 +214,16 @@ class Database:
         with self.engine.connect() as conn:
             return list(conn.execute(query).scalars())
 
-    def _writable_table(self, record: RunRecord) -> sa.Table:
+    def _writable_table(self, record: RunRecord) -> tuple[sa.Table, dict[str, Any]]:
+        """The table to write ``record`` to, and its row with the table's column names."""
         table = self._tables.get(record.task_name)
-        if table is None or any(
-            needs_change(table, name, value) for name, value in record.row.items()
-        ):
-            self._tables[record.task_name] = self._ddl(
+        row = record.row if table is None else fit_columns(table.c.keys(), record.row)
+        if table is None or any(needs_change(table, name, value) for name, value in row.items()):
+            table, row = self._ddl(
                 functools.partial(self._prepare, task_name=record.task_name, row=record.row)
             )
-        return self._tables[record.task_name]
+            self._tables[record.task_name] = table
+        return table, row
 
     # -- writing
 
@@ -232,11 +253,11 @@ class Database:
         stored = self._stored(record)
         if stored is not None and not self._supersedes(record, stored):
             return stored[0], False
-        table = self._writable_table(record)
+        table, fitted = self._writable_table(record)
         # A missing column is one only ever given None: it reads back as None.
         row = {
             name: column_value(table.c[name], value)
-            for name, value in record.row.items()
+            for name, value in fitted.items()
             if name in table.c
         }
         try:
@@ -313,6 +334,18 @@ def _is_final(status: str | None) -> bool:
         return True
 
 
+def _lost_a_race(err: DBAPIError) -> bool:
+    """Whether a failed schema change collided with another writer's (see ``_ddl``).
+
+    Other operational errors (a server that does not answer) are not
+    retried: they would only fail again, each after the connect timeout.
+    """
+    if not isinstance(err, OperationalError):
+        return True
+    orig = err.orig
+    return (getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)) == DEADLOCK
+
+
 def _reflect(conn: Connection, task_name: str) -> sa.Table | None:
     if not sa.inspect(conn).has_table(task_name):
         return None
@@ -335,6 +368,10 @@ def _shared_row(conn: Connection, table: sa.Table, values: dict[str, Any]) -> in
         return conn.execute(find).scalar_one()
 
 
+_OPENED: set[str] = set()
+"""URLs opened as lute databases in this process: no need to look for LUTE's layout again."""
+
+
 @functools.lru_cache(maxsize=16)
 def _database(url: str, timeout: float) -> Database:
     """One ``Database`` per URL and lock timeout (the timeout only keys the cache)."""
@@ -350,15 +387,27 @@ def open_database(url: str, create: bool = True) -> Database:
             rather than created (readers must not leave empty databases
             behind).
 
+    A SQLite file written by LUTE is never changed: readers get a read-only
+    copy of its runs (``lute.db.import_lute``), and writing is refused.
+
     Raises:
         UnknownNameError: There is no such SQLite file (``create=False``).
+        ConfigurationError: ``create`` is true and the file is a LUTE database.
         DatabaseError: The database cannot be reached.
     """
     path = sqlite_path(url)
     if not create and path is not None and not path.exists():
         raise UnknownNameError(f"no database at {path} (nothing recorded there yet?)")
+    if path is not None and url not in _OPENED and is_lute_database(path):
+        if create:
+            raise ConfigurationError(lute_database_refusal(path))
+        from lute.db.import_lute import lute_database_copy  # noqa: PLC0415 (import cycle)
+
+        return lute_database_copy(path, url)
     try:
-        return _database(url, lock_timeout())
+        database = _database(url, lock_timeout())
+        _OPENED.add(url)
+        return database
     except sa.exc.SQLAlchemyError as err:
         raise DatabaseError(
             f"cannot open the database {redacted(url)}: {failure_reason(err)}"

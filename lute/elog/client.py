@@ -8,9 +8,13 @@ Calls block: callers that must not wait run them in a thread.
 Endpoints, relative to ``LUTE_ELOG_URL`` (the LCLS logbook's ``ws`` API);
 each answers JSON, usually ``{"success": bool, "value": ..., "errorMsg": ...}``:
 
-* ``GET``/``POST JID_UPDATE_COUNTERS``: the run's status counters, a list of
+* ``POST JID_UPDATE_COUNTERS``: the run's status counters, a list of
   ``{"key": ..., "value": ...}``. A POST replaces the list, so the client
-  reads, merges by key, and posts the whole list.
+  first reads them, as LUTE does: ``POST <base>/<exp>/get_counters``, where
+  ``JID_UPDATE_COUNTERS`` is ``<base>/<...>/<exp>/<...>`` (its last three
+  path segments replaced), with the JSON ``{"_id": ARP_ROOT_JOB_ID,
+  "experiment", "run_num", "user"}`` and the job system's
+  ``Authorization`` header; then it merges by key and posts the whole list.
 * ``POST run_control/<exp>/ws/add_run_params?run_num=<run>``: JSON object of
   run-table parameters.
 * ``POST <exp>/ws/new_elog_entry``: multipart form ``log_text``,
@@ -42,6 +46,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
+import requests.auth
 
 from lute.core.exceptions import ConfigurationError, LuteError
 from lute.core.redaction import redact_url, scrub
@@ -196,7 +201,7 @@ class ElogClient:
         url = status_url or self._settings.status_url
         if not url:
             raise ConfigurationError(f"no status counters URL: set {ENV_STATUS_URL}")
-        current = self._call("GET", url, "reading the status counters", missing_ok=True)
+        current = self._read_counters(url)
         merged: dict[str, Any] = {}
         for pair in _counter_pairs(current):
             merged[str(pair["key"])] = pair.get("value")
@@ -204,6 +209,29 @@ class ElogClient:
         body = [{"key": key, "value": value} for key, value in merged.items()]
         self._call("POST", url, "posting the status counters", json=body)
         return body
+
+    def _read_counters(self, status_url: str) -> Any:
+        """The job's counters, read from ``get_counters`` next to ``status_url`` (LUTE's protocol).
+
+        Raises:
+            ConfigurationError: ``status_url`` is too short to name the experiment.
+            ElogError: The logbook could not be read.
+        """
+        read_url, experiment = counters_read_url(status_url)
+        settings = self._settings
+        body = {
+            "_id": settings.job_id,
+            "experiment": experiment,
+            "run_num": settings.run,
+            "user": settings.user,
+        }
+        auth = _HeaderAuth(settings.token) if settings.token else None
+        answer = self._call(
+            "POST", read_url, "reading the status counters", missing_ok=True, json=body, auth=auth
+        )
+        if isinstance(answer, dict) and "value" in answer:
+            return answer["value"]
+        return answer
 
     def add_run_parameters(
         self, parameters: Mapping[str, Any], run: int | str, experiment: str | None = None
@@ -385,6 +413,41 @@ class ElogClient:
                 raise ElogError(f"eLog {what} failed ({where}): {reason}")
             return answer.get("value")
         return answer
+
+
+def counters_read_url(status_url: str) -> tuple[str, str]:
+    """Where the counters of ``status_url`` are read, and its experiment, as LUTE derives them.
+
+    ``.../replace_counters/<exp>/<job>`` gives ``.../<exp>/get_counters``:
+    the experiment is the next-to-last path segment, and ``get_counters``
+    lives under the path without its last three segments.
+
+    Raises:
+        ConfigurationError: The URL's path has fewer than three segments.
+    """
+    parts = urllib.parse.urlsplit(status_url)
+    segments = parts.path.split("/")
+    if len(segments) < 4 or not segments[-2]:
+        raise ConfigurationError(
+            f"{ENV_STATUS_URL}={redact_url(status_url)} is not a job-system counters URL"
+            " (.../<experiment>/<job>): cannot find where to read the counters"
+        )
+    path = "/".join([*segments[:-3], segments[-2], "get_counters"])
+    return urllib.parse.urlunsplit(parts._replace(path=path, query="", fragment="")), segments[-2]
+
+
+class _HeaderAuth(requests.auth.AuthBase):
+    """Sends a ready ``Authorization`` value (``Bearer ...``), in place of the session's auth."""
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["Authorization"] = self._value
+        return request
+
+    def __repr__(self) -> str:
+        return "_HeaderAuth(***)"
 
 
 def _counter_pairs(answer: Any) -> list[dict[str, Any]]:

@@ -12,7 +12,8 @@ bounded wait of ``finish``:
 * when the payload is an ``ElogSummaryPlots``: the report is written (local
   disk, not the network) and its path replaces the payload, before the run
   is recorded;
-* at finish: a ``dict`` summary becomes run-table parameters; then the queue
+* at finish: a ``dict`` summary (or the dicts of a list, which tasklets
+  make by adding to the summary) becomes run-table parameters; then the queue
   gets at most ``LUTE_ELOG_FLUSH_TIMEOUT`` seconds to drain.
 
 A failed post (after the client's retries) is logged once per run; the count
@@ -76,8 +77,6 @@ class ElogReporter:
         except ConfigurationError as err:
             self._setup_error = f"eLog disabled: {err}"
             logger.error("%s", self._setup_error)
-        if self._client is None and self._setup_error is None:
-            logger.debug("eLog not configured (set %s or %s); not posting", ENV_URL, ENV_STATUS_URL)
         self._poster = _BackgroundPoster()
         self._failures = _RunFailures()
         self._skipped: set[str] = set()
@@ -110,10 +109,20 @@ class ElogReporter:
             desc.executor_errors.append(self._setup_error)
             return
         if self._client is None:
+            # Said once per run, at INFO: people who watch the eLog must learn why it is quiet.
+            logger.info(
+                "eLog not configured (set %s or %s); %s run %s was not posted",
+                ENV_URL,
+                ENV_STATUS_URL,
+                desc.task_result.task_name,
+                desc.run_id,
+            )
             return
         summary = desc.task_result.summary
-        if isinstance(summary, dict) and summary:
-            self._post_run_parameters(dict(summary), desc)
+        parts = summary if isinstance(summary, list) else [summary]
+        table = {k: v for part in parts if isinstance(part, dict) for k, v in part.items()}
+        if table:
+            self._post_run_parameters(table, desc)
         failures, self._failures = self._failures, _RunFailures()
         pending = self._poster.flush(self._flush_timeout)
         if pending:

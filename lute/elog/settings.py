@@ -6,7 +6,9 @@ facility's logbook, a test server, or nothing:
 * ``LUTE_ELOG_URL``: base URL of the logbook API, e.g.
   ``https://pswww.slac.stanford.edu/ws-auth/lgbk``.
 * ``JID_UPDATE_COUNTERS``: per-job URL of the run's status counters, set by
-  the facility's job system (ARP) for each job.
+  the facility's job system (ARP) for each job; with it the job system sets
+  ``ARP_ROOT_JOB_ID`` (the job the counters belong to) and ``Authorization``
+  (``Bearer <token>``, sent when the counters are read), as LUTE reads them.
 * ``LUTE_ELOG_EXPERIMENT``: experiment when the config header names none
   (falls back to ``EXPERIMENT``).
 * ``LUTE_ELOG_AUTH``: ``basic``, ``kerberos`` or ``none``; default ``basic``
@@ -58,6 +60,9 @@ ENV_TIMEOUT = "LUTE_ELOG_TIMEOUT"
 ENV_RETRIES = "LUTE_ELOG_RETRIES"
 ENV_BACKOFF = "LUTE_ELOG_BACKOFF"
 ENV_FLUSH_TIMEOUT = "LUTE_ELOG_FLUSH_TIMEOUT"
+ENV_JOB_ID = "ARP_ROOT_JOB_ID"
+ENV_TOKEN = "Authorization"
+ENV_RUN = "RUN_NUM"
 
 AUTH_MODES = ("basic", "kerberos", "none")
 DEFAULT_TIMEOUT: tuple[float, float] = (3.05, 10.0)
@@ -86,6 +91,12 @@ class ElogSettings:
         backoff: Backoff factor between retries, in seconds.
         flush_timeout: Seconds a caller posting in the background waits at
             exit for posts still queued.
+        job_id: The job system's root job (``ARP_ROOT_JOB_ID``), whose
+            counters are read.
+        token: The ``Authorization`` header for reading counters
+            (``Bearer ...``); never shown.
+        run: The run as the job system gave it (``RUN_NUM``).
+        user: Who reads the counters.
     """
 
     url: str | None = None
@@ -98,6 +109,10 @@ class ElogSettings:
     retries: int = DEFAULT_RETRIES
     backoff: float = DEFAULT_BACKOFF
     flush_timeout: float = DEFAULT_FLUSH_TIMEOUT
+    job_id: str | None = None
+    token: str = field(default="", repr=False)
+    run: str | None = None
+    user: str = ""
 
     @property
     def configured(self) -> bool:
@@ -106,7 +121,9 @@ class ElogSettings:
 
     def secrets(self) -> list[str]:
         """Strings that must never appear in output: the password and its header forms."""
-        found = [s for s in (self.password,) if s]
+        found = [s for s in (self.password, self.token) if s]
+        if self.token.partition(" ")[2]:
+            found.append(self.token.partition(" ")[2])
         if self.password:
             token = base64.b64encode(f"{self.username}:{self.password}".encode()).decode()
             found.append(token)
@@ -150,6 +167,10 @@ class ElogSettings:
             retries=int(env_number(env, ENV_RETRIES, DEFAULT_RETRIES, strict=False)),
             backoff=env_number(env, ENV_BACKOFF, DEFAULT_BACKOFF, strict=False),
             flush_timeout=env_number(env, ENV_FLUSH_TIMEOUT, DEFAULT_FLUSH_TIMEOUT, strict=False),
+            job_id=env.get(ENV_JOB_ID) or None,
+            token=env.get(ENV_TOKEN, ""),
+            run=env.get(ENV_RUN) or None,
+            user=env.get("USER") or env.get("LOGNAME") or "",
         )
 
 

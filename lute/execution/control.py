@@ -23,6 +23,7 @@ import os
 import signal
 import socket
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,28 @@ from lute.tasks.registry import unknown_name
 logger = logging.getLogger(__name__)
 
 RUNS_DIR = "runs"
+ENV_ASSIGNED_RUN_ID = "LUTE_ASSIGNED_RUN_ID"
+"""Set by a workflow runner: the run id a node's run is to be recorded under."""
+
+
+def take_run_id(env: dict[str, str]) -> str:
+    """A new run id, or the one a workflow runner chose for this run.
+
+    A local workflow names each node's run before it starts
+    (``$LUTE_ASSIGNED_RUN_ID``), so it can follow and cancel the node by it.
+    The assignment is removed from ``env``, the environment the Task will
+    inherit, so a ``lute run`` the Task itself starts cannot reuse it.
+
+    Raises:
+        ConfigurationError: The assigned id is not a plain name (it names
+            the run's log directory and run file).
+    """
+    assigned = env.pop(ENV_ASSIGNED_RUN_ID, None)
+    return uuid.uuid4().hex if assigned is None else check_name("run id", assigned)
+
+
+MIN_PREFIX = 4
+"""The shortest run-id prefix taken for the whole id, as in ``lute db show``."""
 
 
 def run_file(work_dir: str | os.PathLike[str], run_id: str) -> Path:
@@ -101,8 +124,28 @@ def running_ids(work_dir: str | os.PathLike[str]) -> list[str]:
     return sorted(path.stem for path in directory.glob("*.json"))
 
 
+def _full_run_id(run_id: str, work_dir: str | os.PathLike[str]) -> str:
+    """The advertised run ``run_id`` starts, when it is a prefix of exactly one.
+
+    A shorter prefix than ``MIN_PREFIX``, or one several runs share, is left
+    as it is (and then not found), so a typo never cancels the wrong run.
+
+    Raises:
+        ControlError: The prefix starts several advertised run ids.
+    """
+    if run_file(work_dir, run_id).exists() or len(run_id) < MIN_PREFIX:
+        return run_id
+    matches = [known for known in running_ids(work_dir) if known.startswith(run_id)]
+    if len(matches) > 1:
+        raise ControlError(
+            f"run {run_id!r} is ambiguous: it starts {len(matches)} running run ids"
+            f" ({', '.join(matches[:5])}); give more characters"
+        )
+    return matches[0] if matches else run_id
+
+
 def read_run(run_id: str, work_dir: str | os.PathLike[str]) -> dict[str, Any]:
-    """The advertisement of run ``run_id``.
+    """The advertisement of run ``run_id`` (or of the one run it is a prefix of).
 
     Raises:
         ConfigurationError: ``run_id`` is not a plain name.
@@ -110,7 +153,7 @@ def read_run(run_id: str, work_dir: str | os.PathLike[str]) -> dict[str, Any]:
         ControlError: The run file cannot be read.
     """
     check_name("run id", run_id)
-    path = run_file(work_dir, run_id)
+    path = run_file(work_dir, _full_run_id(run_id, work_dir))
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -122,7 +165,7 @@ def read_run(run_id: str, work_dir: str | os.PathLike[str]) -> dict[str, Any]:
 
 
 def cancel_run(run_id: str, work_dir: str) -> None:
-    """Cancel a running managed task by its run id.
+    """Cancel a running managed task by its run id or a unique prefix of it.
 
     Signals the run's Executor (SIGTERM), which stops the Task's process
     group and records the run as CANCELLED. Returns once the signal is sent.
@@ -135,6 +178,7 @@ def cancel_run(run_id: str, work_dir: str) -> None:
         ControlError: The run is on another host, or it belongs to another user.
     """
     info = read_run(run_id, work_dir)
+    run_id = str(info.get("run_id", run_id))
     here = socket.gethostname()
     if info.get("host") != here:
         raise ControlError(

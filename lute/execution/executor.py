@@ -26,7 +26,6 @@ import signal
 import sys
 import time
 import traceback
-import uuid
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -37,12 +36,14 @@ from lute.core.analysis import DescribedAnalysis, TaskResult, TaskStatus
 from lute.core.exceptions import ConfigurationError
 from lute.core.procinfo import process_start_ticks
 from lute.core.redaction import without_secrets
+from lute.db.location import check_target
 from lute.elog.reporter import ElogReporter
-from lute.execution.control import RunAdvert
+from lute.execution.control import RunAdvert, take_run_id
 from lute.execution.description import describe_executor, rebuild_executor
 from lute.execution.hooks import ExecutorExtensions, Hook, Tasklet
 from lute.execution.outcome import decide_outcome, new_attempt, track_message
 from lute.execution.process import CANCEL_REQUEST, SignalWakeup
+from lute.execution.progress import log_final_line
 from lute.execution.recording import record
 from lute.execution.run_logs import RunLogs, check_template, log_paths
 from lute.execution.start import (
@@ -137,6 +138,7 @@ class BaseExecutor(ExecutorExtensions):
         self._env = without_secrets(self._env)
         self._analysis_desc = DescribedAnalysis(task_result=TaskResult(task_name))
         self._socket_path: str | None = None
+        self.records_lost = 0  # final records stored nowhere: lute run exits 3
         self.add_default_hooks()
 
     @property
@@ -240,7 +242,8 @@ class BaseExecutor(ExecutorExtensions):
         model = registry.parameter_model(self._task_name)
         params = load_task_parameters(path, self._task_name, model, known_tasks=registry.task_names)
         socket_options(self._env)  # a bad IPC setting is bad input: refuse before any record
-        run_id = uuid.uuid4().hex
+        check_target(params.lute_config.work_dir, params.lute_config.db_url, path)  # likewise
+        run_id = take_run_id(self._env)
         config = str(Path(path).resolve())
         work_dir = params.lute_config.work_dir
         logger.info(
@@ -461,14 +464,8 @@ class BaseExecutor(ExecutorExtensions):
             self._record_executor_error("result processing raised")
         desc.end_time = time.time()
         self._elog.finish(desc)
-        record(desc)
-        logger.info(
-            "%s finished: %s (run %s, attempt %d)",
-            self._task_name,
-            result.task_status.value,
-            desc.run_id,
-            desc.attempt,
-        )
+        self.records_lost += not record(desc) and desc.task_result.task_status.final
+        log_final_line(desc)
 
     def _task_entry(self) -> list[str]:
         """Arguments that start the Task side: ``subprocess_task.py`` if present."""
@@ -480,7 +477,8 @@ class BaseExecutor(ExecutorExtensions):
 
     def _submit_cmd(self, entry: list[str], config_path: str) -> list[str]:
         """The command that starts the Task process."""
-        flags = ["-B", "-u"] if logger.isEnabledFor(logging.DEBUG) else ["-O", "-B", "-u"]
+        debugging = logging.getLogger().isEnabledFor(logging.DEBUG)  # --debug, not -v
+        flags = ["-B", "-u"] if debugging else ["-O", "-B", "-u"]
         return [sys.executable, *flags, *entry, "-c", config_path, "-t", self._task_name]
 
     def _pre_task(self) -> None:

@@ -8,6 +8,7 @@ callables, so a managed task can be configured without subclassing.
 from __future__ import annotations
 
 import logging
+import re
 import reprlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from lute.core.analysis import DescribedAnalysis, TaskResult
 from lute.core.exceptions import ConfigurationError
+from lute.core.progress import TaskProgress
 from lute.execution.outcome import describe_contents
 from lute.ipc.message import LUTE_SIGNALS, Message
 from lute.tasks.environment import merge_environment, source_script
@@ -28,6 +30,7 @@ Hook = Callable[["BaseExecutor", Message], None]
 """Called as ``hook(executor, message)`` when the Task sends its signal."""
 HOOK_NAMES: tuple[str, ...] = tuple(name.lower() for name in LUTE_SIGNALS)
 TASKLET_WHEN = ("before", "after")
+_PARAMETER = re.compile(r"\{\{\s*([A-Za-z_][\w.]*)\s*\}\}")
 
 
 @dataclass
@@ -47,6 +50,52 @@ class Tasklet:
     when: str = "after"
     set_result: bool = False
     set_summary: bool = False
+
+
+def fill_arguments(args: tuple[Any, ...], params: Any) -> tuple[Any, ...]:
+    """``args`` with each ``{{ name }}`` (``{{ lute_config.run }}``) read from ``params``.
+
+    An argument that is exactly one ``{{ name }}`` is the parameter's value,
+    of its own type (LUTE converts the text back instead); otherwise the
+    values are written into the text.
+
+    Raises:
+        ConfigurationError: A name is not a parameter of the Task.
+    """
+
+    def value_of(match: re.Match[str]) -> Any:
+        node = params
+        for part in match.group(1).split("."):
+            if isinstance(node, dict) and part in node:
+                node = node[part]
+            elif hasattr(node, part):
+                node = getattr(node, part)
+            else:
+                raise ConfigurationError(
+                    f"tasklet argument {match.group(0)!r}: the Task has no parameter"
+                    f" {match.group(1)!r}"
+                )
+        return node
+
+    filled = []
+    for arg in args:
+        if not isinstance(arg, str) or "{{" not in arg:
+            filled.append(arg)
+            continue
+        whole = _PARAMETER.fullmatch(arg.strip())
+        if whole:
+            filled.append(value_of(whole))
+        else:
+            filled.append(_PARAMETER.sub(lambda m: str(value_of(m)), arg))
+    return tuple(filled)
+
+
+def _added(current: Any, value: Any) -> Any:
+    if current in (None, ""):
+        return value
+    if isinstance(current, list):
+        return [*current, value]
+    return [current, value]
 
 
 class DefaultHooks:
@@ -91,6 +140,8 @@ class DefaultHooks:
             logger.info("%s payload: %s", self._task_name, payload)
 
     def _hook_task_log(self, msg: Message) -> None:
+        if isinstance(msg.contents, TaskProgress):
+            return  # the Supervisor shows progress as a bar or a line every 10 %
         text = msg.contents if isinstance(msg.contents, str) else describe_contents(msg.contents)
         logging.getLogger(f"lute.task.{self._task_name}").info("%s", text)
 
@@ -149,8 +200,10 @@ class ExecutorExtensions(DefaultHooks):
         """Run ``tasklet(*args)`` in the Executor before or after the Task.
 
         Before-tasklets run before every attempt; after-tasklets only when
-        the Task completed. An exception in a tasklet is logged and recorded;
-        it does not change the Task's status.
+        the Task completed. A string argument may name the Task's parameters
+        as ``"{{ out_file }}"`` or ``"r{{ lute_config.run }}"`` (see
+        ``fill_arguments``). An exception in a tasklet (or an unknown name)
+        is logged and recorded; it does not change the Task's status.
         """
         if when not in TASKLET_WHEN:
             raise ConfigurationError(
@@ -159,21 +212,30 @@ class ExecutorExtensions(DefaultHooks):
         self._tasklets.append(Tasklet(tasklet, tuple(args), when, set_result, set_summary))
 
     def _run_tasklets(self, when: str) -> None:
+        """Run the tasklets of ``when``, their ``{{ param }}`` arguments filled in.
+
+        As in LUTE, a value a tasklet returns for the summary (or payload)
+        is added to what is there: it becomes the value when there is none,
+        else the two become a list, and a list grows.
+        """
         result = self._analysis_desc.task_result
         for tasklet in self._tasklets:
             if tasklet.when != when:
                 continue
             name = getattr(tasklet.function, "__name__", repr(tasklet.function))
             try:
-                value = tasklet.function(*tasklet.args)
+                args = fill_arguments(tasklet.args, self._analysis_desc.task_parameters)
+                value = tasklet.function(*args)
             except Exception:
                 self._record_executor_error(f"tasklet {name} raised")
                 continue
             logger.info("tasklet %s returned %s", name, reprlib.repr(value))
+            if value is None:
+                continue
             if tasklet.set_result:
-                result.payload = value
+                result.payload = _added(result.payload, value)
             if tasklet.set_summary:
-                result.summary = value
+                result.summary = _added(result.summary, value)
 
     def update_environment(self, env: dict[str, str], update_path: str = "prepend") -> None:
         """Set variables in the Task's environment; see ``merge_environment``."""

@@ -30,7 +30,15 @@ hold a lock the child would wait on forever. So the Executor starts
 ``fork_refusal`` gives a reason: more than one thread in the process (a
 workflow running Executors in threads, an eLog post in flight, a program
 embedding lute); an Executor class that builds its own command line (MPI,
-plugins); or ``LUTE_TASK_START=exec``.
+plugins); eLog credentials in the Executor's environment; or
+``LUTE_TASK_START=exec``.
+
+Why the credentials: a forked Task gets the Task's environment (the same
+one, with the same secrets removed, as a fresh interpreter gets), but its
+memory is a copy of the Executor's, and ``/proc/<pid>/environ`` of a forked
+process shows the environment its Executor was started with. The eLog
+password must not be readable by the Task (``lute.core.redaction``), so
+where the Executor holds it the Task is a fresh interpreter.
 
 What a forked Task sees differently: the interpreter's flags are the
 Executor's (``-O`` is not applied, so ``assert`` statements run), and its
@@ -53,6 +61,8 @@ import traceback
 from collections.abc import Callable, Mapping
 from typing import IO, TYPE_CHECKING, NoReturn, Union
 
+from lute.core.redaction import without_secrets
+from lute.execution.control import ENV_ASSIGNED_RUN_ID
 from lute.execution.process import NEW_PROCESS_GROUP, signal_group
 from lute.ipc.frames import ENV_KEY, ENV_SOCKET
 from lute.tasks.launch import GATE_FD, GATE_OPEN, run_forked
@@ -65,8 +75,11 @@ logger = logging.getLogger(__name__)
 ENV_TASK_START = "LUTE_TASK_START"
 """``exec`` starts every Task in a fresh interpreter; ``fork`` (default) forks when safe."""
 START_MODES = ("fork", "exec")
-RUN_VARIABLES = frozenset({ENV_SOCKET, ENV_KEY, "LUTE_RUN_ID", "LUTE_CONFIGPATH"})
-"""What the Executor adds to a Task's environment for the run; validation reads none of it."""
+RUN_VARIABLES = frozenset(
+    {ENV_SOCKET, ENV_KEY, "LUTE_RUN_ID", "LUTE_CONFIGPATH", ENV_ASSIGNED_RUN_ID}
+)
+"""What the Executor adds to (or takes from) a Task's environment for the run; validation
+reads none of it."""
 _DEFAULT_SIGNALS = {
     signal.SIGINT: signal.default_int_handler,
     signal.SIGPIPE: signal.SIG_IGN,
@@ -173,6 +186,8 @@ def fork_refusal(env: Mapping[str, str], own_command_line: bool) -> str | None:
         return "the Executor builds its own command line"
     if not hasattr(os, "fork"):
         return "this system cannot fork"
+    if without_secrets(os.environ) != dict(os.environ):
+        return "the Executor's environment holds eLog credentials its Task must not see"
     threads = threads_here()
     if threads > 1:
         return f"{threads} threads run in the Executor's process"

@@ -5,7 +5,9 @@ child's stdout and stderr, the private socket and its connections, the
 child's exit (a pidfd) and the Executor's wake-up fd (signals and cancel
 requests). It enforces the time limit, forwards signals to the Task's
 process group, notices the Task stopping and continuing, keeps the run's
-log files, and when it returns nothing of the process group is left running.
+log files, shows the Task's progress and a heartbeat while it is silent
+(``lute.execution.progress``), and when it returns nothing of the process
+group is left running.
 
 What the events mean for the run (status, hooks, the record) is the
 Executor's business: the Supervisor reports messages, undecodable messages,
@@ -41,6 +43,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from lute.core.procinfo import live_group_members
+from lute.core.progress import TaskProgress
 from lute.execution.process import (
     CANCEL_REQUEST,
     SignalWakeup,
@@ -50,6 +53,7 @@ from lute.execution.process import (
     signal_group,
     signal_name,
 )
+from lute.execution.progress import ProgressView, heartbeat_interval
 from lute.execution.run_logs import RunLogs
 from lute.execution.start import TaskProcess
 from lute.ipc.executor_side import PipeCommunicator, SocketCommunicator
@@ -79,6 +83,7 @@ class RunState:
             ``CANCEL_REQUEST`` for ``Executor.cancel()``.
         stderr_tail: Its last stderr lines, shortened, for a failure summary.
         hooks_fired: Hooks already called for the Task's own messages.
+        progress: The Task's last progress report (``Task._report_progress``).
         signals: The signals of the messages the Task sent (those decoded):
             whether it reported a result, or announced that a program takes
             its place (``NO_PICKLE_MODE``, sent just before ``exec``).
@@ -92,6 +97,7 @@ class RunState:
     stderr_tail: deque[str] = field(default_factory=lambda: deque(maxlen=STDERR_TAIL_LINES))
     hooks_fired: set[str] = field(default_factory=set)
     signals: set[str] = field(default_factory=set)
+    progress: TaskProgress | None = None
 
 
 @dataclass
@@ -163,6 +169,7 @@ class Supervisor:
         self._exited = False
         self._open_streams = 2
         self._stop_self_pending = False
+        self._view = ProgressView(task_name, heartbeat_interval())
 
     def run(self) -> None:
         """Wait until the Task has exited and its output is read.
@@ -183,6 +190,7 @@ class Supervisor:
             self._loop()
         finally:
             gc.unfreeze()
+            self._view.close()
             if self._proc.poll() is None:
                 signal_group(self._proc.pid, signal.SIGKILL)
             self._proc.wait()
@@ -207,7 +215,9 @@ class Supervisor:
             if self._wakeup is not None:
                 selector.register(self._wakeup.fd, selectors.EVENT_READ, self._on_wakeup_fd)
             while not self._finished():
-                for key, _ in selector.select(self._clock.timeout(self._sockets.next_deadline())):
+                for key, _ in selector.select(
+                    self._clock.timeout(self._sockets.next_deadline(), self._view.next_beat())
+                ):
                     handler: _Handler = key.data
                     handler(key, selector)
                 self._check_clock()
@@ -219,6 +229,7 @@ class Supervisor:
     def _deliver(self, items: list[Received]) -> None:
         """Log text, report messages and undecodable ones, in the order they came."""
         for item in items:
+            self._view.activity()
             if isinstance(item, TextLine):
                 if item.stream == "stderr":
                     self._state.stderr_tail.append(item.text[:STDERR_TAIL_CHARS])
@@ -230,6 +241,9 @@ class Supervisor:
             else:
                 if item.signal is not None:
                     self._state.signals.add(item.signal)
+                if isinstance(item.contents, TaskProgress):
+                    self._state.progress = item.contents
+                    self._view.update(item.contents)
                 self._on_message(item)
 
     def _on_exit(self, key: selectors.SelectorKey, selector: selectors.BaseSelector) -> None:
@@ -261,6 +275,7 @@ class Supervisor:
     def _check_clock(self) -> None:
         now = time.monotonic()
         self._sockets.on_clock(now)
+        self._view.tick(now)
         clock = self._clock
         if not self._exited and clock.deadline is not None and now >= clock.deadline:
             logger.error(

@@ -9,14 +9,20 @@ A ``Task`` subclass implements ``_run`` (and optionally ``_pre_run`` and
 
 from __future__ import annotations
 
+import inspect
+import logging
+import os
 import traceback
 from typing import Any
 
 from lute.config.models.base import TaskParameters
 from lute.core.analysis import TaskResult, TaskStatus
-from lute.core.exceptions import LuteError
+from lute.core.exceptions import ConfigurationError, LuteError
+from lute.core.progress import TaskProgress
 from lute.ipc.message import Message
 from lute.ipc.task_side import PipeWriter, SocketWriter, task_channel
+
+logger = logging.getLogger(__name__)
 
 
 class Task:
@@ -29,6 +35,11 @@ class Task:
             several names.
         channel: Where to report; by default the channel the Executor set up
             for this process.
+        use_mpi: LUTE's switch for MPI Tasks; lute's are ``MPITask``
+            subclasses (``lute.tasks.mpi``), so only ``False`` is accepted.
+
+    Raises:
+        ConfigurationError: ``use_mpi`` is true.
     """
 
     def __init__(
@@ -36,7 +47,14 @@ class Task:
         params: TaskParameters,
         name: str | None = None,
         channel: PipeWriter | SocketWriter | None = None,
+        *,
+        use_mpi: bool = False,
     ) -> None:
+        if use_mpi:
+            raise ConfigurationError(
+                f"{type(self).__name__}: use_mpi=True is LUTE's; derive from"
+                " lute.tasks.mpi.MPITask instead, whose ranks report as one"
+            )
         self._task_parameters = params
         self._name = name or type(self).__name__
         self._channel = channel
@@ -56,6 +74,7 @@ class Task:
         self._report_to_executor(Message(self._task_parameters, "TASK_STARTED"))
         self._result.task_status = TaskStatus.RUNNING
         try:
+            self._enter_run_directory()
             self._pre_run()
             self._run()
             self._post_run()
@@ -70,6 +89,23 @@ class Task:
             self._result.task_status = TaskStatus.COMPLETED
         self._report_to_executor(Message(self._result, "TASK_RESULT"))
         self._close_channel()
+
+    def _enter_run_directory(self) -> None:
+        """Change to the model's LUTE ``Config.run_directory``, if it names one.
+
+        Some programs look for their inputs in the directory they run in.
+        A directory that does not exist is a failure of the run, not a
+        warning as in LUTE: the program would fail later, less clearly.
+        """
+        directory = getattr(getattr(self._task_parameters, "Config", None), "run_directory", None)
+        if directory:
+            try:
+                os.chdir(directory)
+            except OSError as err:
+                raise ConfigurationError(
+                    f"{self.name}: cannot run in run_directory {directory}: {err.strerror}"
+                ) from err
+            logger.debug("%s runs in %s", self.name, directory)
 
     def _pre_run(self) -> None:
         """Prepare inputs; runs before ``_run``."""
@@ -91,7 +127,32 @@ class Task:
         """Report progress or data; the Executor logs it and passes it to hooks."""
         self._report_to_executor(Message(contents, "TASK_LOG"))
 
+    def _report_progress(self, done: float, total: float, text: str = "") -> None:
+        """Tell the person watching how far the Task has got (``done`` of ``total``).
+
+        Shown as a progress bar on a terminal and as a line every 10 %
+        elsewhere; cheap enough to call for every unit of work.
+        """
+        self._report(TaskProgress(done, total, text))
+
     def _close_channel(self) -> None:
         if self._channel is not None:
             self._channel.close()
             self._channel = None
+
+
+def build_task(task_cls: type[Task], params: TaskParameters, name: str) -> Task:
+    """A ``task_cls`` for ``params``, running under ``name``, whichever constructor it has.
+
+    lute's Tasks take ``(params, name=...)``; Tasks written for LUTE define
+    ``__init__(self, *, params)`` and call ``super().__init__(params=params)``.
+    Both are built here, so LUTE Task code runs unchanged.
+    """
+    accepted = inspect.signature(task_cls).parameters
+    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in accepted.values())
+    if takes_any or "name" in accepted:
+        return task_cls(params=params, name=name)
+    task = task_cls(params=params)
+    task._name = name
+    task._result.task_name = name
+    return task

@@ -19,17 +19,18 @@ from lute.config.loader import load_task_parameters
 from lute.core.analysis import TaskResult, TaskStatus
 from lute.core.exceptions import ConfigurationError, LuteError
 from lute.core.exit_codes import EXIT_BAD_INPUT, EXIT_TASK_FAILED
+from lute.core.logformat import DATE_FORMAT, LOG_FORMAT
 from lute.core.redaction import install_log_redaction
 from lute.ipc.message import Message
 from lute.ipc.task_side import task_channel
 from lute.tasks import registry
+from lute.tasks.base import build_task
 from lute.tasks.watchdog import guard_process_group
 
 if TYPE_CHECKING:
     from lute.config.models.base import TaskParameters
     from lute.tasks.base import Task
 
-LOG_FORMAT = "%(levelname)s:%(name)s: %(message)s"
 GATE_FD = 3
 """The start gate's descriptor in a Task forked from its Executor (``lute.execution.start``)."""
 GATE_OPEN = b"g"
@@ -91,7 +92,7 @@ def wait_at_gate(gate: int) -> bool:
 
 
 def _configure_logging(level: int) -> None:
-    logging.basicConfig(level=level, format=LOG_FORMAT)
+    logging.basicConfig(level=level, format=LOG_FORMAT, datefmt=DATE_FORMAT)
     install_log_redaction(os.environ)
 
 
@@ -108,7 +109,7 @@ def _refuse(task_name: str, err: ConfigurationError) -> int:
 def _run(task_cls: type[Task], params: TaskParameters, task_name: str) -> int:
     guard_process_group()
     try:
-        task_cls(params, name=task_name).run()
+        build_task(task_cls, params, task_name).run()
     except LuteError as err:
         sys.stderr.write(f"lute: error: {err}\n")
         return EXIT_BAD_INPUT if isinstance(err, ConfigurationError) else EXIT_TASK_FAILED

@@ -38,6 +38,13 @@ BUILTIN_TASKS: dict[str, str] = {
     "TestMPI": "lute.tasks.scale_tests:TestMPI",
     "TestSleep": "lute.tasks.scale_tests:TestSleep",
     "TestRendezvous": "lute.tasks.scale_tests:TestRendezvous",
+    "IndexCrystFEL": THIRD_PARTY_TASK,
+    "ConcatenateStreamFiles": "lute.tasks.sfx:ConcatenateStreamFiles",
+    "MergePartialator": THIRD_PARTY_TASK,
+    "CompareHKL": THIRD_PARTY_TASK,
+    "ManipulateHKL": THIRD_PARTY_TASK,
+    "DimpleSolve": THIRD_PARTY_TASK,
+    "RunSHELXC": THIRD_PARTY_TASK,
 }
 
 BUILTIN_MODELS: dict[str, str] = {
@@ -55,6 +62,13 @@ BUILTIN_MODELS: dict[str, str] = {
     "TestMPI": "lute.config.models.scale_tests:TestMPIParameters",
     "TestSleep": "lute.config.models.scale_tests:TestSleepParameters",
     "TestRendezvous": "lute.config.models.scale_tests:TestRendezvousParameters",
+    "IndexCrystFEL": "lute.config.models.sfx_index:IndexCrystFELParameters",
+    "ConcatenateStreamFiles": "lute.config.models.sfx_index:ConcatenateStreamFilesParameters",
+    "MergePartialator": "lute.config.models.sfx_merge:MergePartialatorParameters",
+    "CompareHKL": "lute.config.models.sfx_merge:CompareHKLParameters",
+    "ManipulateHKL": "lute.config.models.sfx_merge:ManipulateHKLParameters",
+    "DimpleSolve": "lute.config.models.sfx_solve:DimpleSolveParameters",
+    "RunSHELXC": "lute.config.models.sfx_solve:RunSHELXCParameters",
 }
 
 

@@ -33,7 +33,7 @@ class TestSocket(Task):
 
     def _run(self) -> None:
         params = self._task_parameters
-        length = int(params.array_size_mb * 1e6) // 8
+        length = params.array_size
         digests = []
         import numpy as np  # noqa: PLC0415 (only this Task needs numpy; keep the others light)
 
@@ -48,16 +48,16 @@ class TestSocket(Task):
 
 
 class TestWriteOutput(Task):
-    """Writes a small text file; its path is the result."""
+    """Writes ``num_vals`` numbers, one per line as LUTE's does; its path is the result."""
 
     def _run(self) -> None:
         params = self._task_parameters
         out = Path(params.out_file)
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = out.with_name(f".{out.name}.tmp")
-        tmp.write_text("".join(f"line {i}\n" for i in range(params.num_lines)))
+        tmp.write_text("".join(f"{float(i):.18e}\n" for i in range(params.num_vals)))
         tmp.replace(out)
-        self._report(f"Wrote {params.num_lines} lines to {out}")
+        self._report(f"Wrote {params.num_vals} values to {out}")
         self._result.summary = f"Wrote {out}"
         self._result.payload = str(out)
 

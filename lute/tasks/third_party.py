@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from lute.config.models.base import ThirdPartyParameters
-from lute.config.models.command import build_command
+from lute.config.models.command import build_command, stdin_file
 from lute.core.exceptions import ConfigurationError
 from lute.core.redaction import program_environment
 from lute.ipc.message import Message
@@ -38,14 +38,17 @@ class PreparedCommand:
         argv: The argument vector, as recorded (``argv[0]`` as configured).
         program: The resolved path of the executable.
         env: The environment the program runs with.
+        stdin: A file the program reads on its standard input, if any.
     """
 
     argv: list[str]
     program: str
     env: dict[str, str]
+    stdin: str | None = None
 
     def __str__(self) -> str:
-        return shlex.join(self.argv)
+        command = shlex.join(self.argv)
+        return f"{command} < {shlex.quote(self.stdin)}" if self.stdin else command
 
 
 class ThirdPartyTask(Task):
@@ -85,14 +88,29 @@ class ThirdPartyTask(Task):
                 f"{self.name}: executable '{argv[0]}' not found or not executable"
                 f" (searched PATH={env.get('PATH', '')})"
             )
-        return PreparedCommand(argv, program, env)
+        return PreparedCommand(argv, program, env, stdin_file(params))
 
     def _run(self) -> None:
         prepared = self.prepare()
+        stdin = self._open_stdin(prepared)
         logger.debug("exec %s as: %s", prepared.program, prepared.argv)
         self._report(f"Running: {prepared}")
         self._report_to_executor(Message(str(prepared), "NO_PICKLE_MODE"))
         self._close_channel()
         sys.stdout.flush()
         sys.stderr.flush()
+        if stdin is not None:
+            os.dup2(stdin, 0)
         os.execve(prepared.program, prepared.argv, prepared.env)
+
+    def _open_stdin(self, prepared: PreparedCommand) -> int | None:
+        """Open the standard input file first, so a missing one fails the run cleanly."""
+        if prepared.stdin is None:
+            return None
+        try:
+            return os.open(prepared.stdin, os.O_RDONLY)
+        except OSError as err:
+            raise ConfigurationError(
+                f"{self.name}: cannot read {prepared.stdin} for the program's standard input:"
+                f" {err.strerror}"
+            ) from err

@@ -5,6 +5,8 @@ in CI) or, when that is unset but the server binaries are installed, from a
 throwaway server this session starts with the same script and stops at the
 end. Each test gets a database of its own on that server. Without a server
 the PostgreSQL variants skip by hand and fail in CI (``require_service``).
+Every test has a fallback spool of its own, so that ``lute db sync`` never
+reads (or lands) the records of the user running the tests.
 """
 
 from __future__ import annotations
@@ -35,6 +37,14 @@ def _pg_bindir() -> Path | None:
         return Path(found).resolve().parent
     candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
     return Path(candidates[-1]).parent if candidates else None
+
+
+@pytest.fixture(autouse=True)
+def private_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fallback spool of the test's own (``$XDG_STATE_HOME``), never the user's."""
+    state = tmp_path / "xdg-state"
+    monkeypatch.setenv("XDG_STATE_HOME", str(state))
+    return state
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,7 @@ import io
 import json
 
 import pytest
-from conftest import run_lute
+from conftest import log_lines, run_lute
 
 from database.helpers import ScanParameters, header, make_run
 from lute.cli.table import format_table
@@ -117,7 +117,7 @@ def test_bad_input_is_one_clear_line_and_exit_2(recorded, args, message):
     _runs, env = recorded
     done = run_lute(["db", *args], env)
     assert done.returncode == 2
-    errors = [line for line in done.stderr.splitlines() if line.startswith("ERROR")]
+    errors = [line for line in log_lines(done.stderr) if line.startswith("ERROR")]
     assert len(errors) == 1 and message in errors[0]
 
 

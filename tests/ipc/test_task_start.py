@@ -52,6 +52,15 @@ def test_the_task_process_imports_no_heavy_package_it_does_not_use(
     assert "pydantic" in modules and "lute.tasks.launch" in modules
 
 
+def test_a_task_is_not_forked_from_an_executor_holding_elog_credentials(
+    lute_env, work_dir, tmp_path
+):
+    # A fork's memory and /proc/<pid>/environ are the Executor's: they would hold the password.
+    env = {**lute_env, "LUTE_TASK_START": "fork", "LUTE_ELOG_PASSWORD": "Sup3r-s3cret-elog-pw"}
+    modules = modules_of_task(tmp_path, work_dir, env)
+    assert "lute.cli" not in modules, "the Task was forked from the Executor"
+
+
 def test_a_task_is_not_forked_while_another_thread_runs(probe, tmp_path):
     out = tmp_path / "modules.txt"
     config = write_config(
@@ -150,3 +159,37 @@ def test_a_forked_task_validates_again_only_if_its_environment_differs(
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split("\n")[-2] == expected, done.stderr
+
+
+READS_THE_DATABASE_IN_ITS_ENVIRONMENT = """
+import sys
+from lute.execution.executor import Executor
+
+assert Executor("TestWriteOutput").execute_task(sys.argv[1]).value == "COMPLETED"
+reader = Executor("TestReadOutput")
+reader.update_environment({"LUTE_BENCH_NOTE": "validate again in the Task"})
+print(reader.execute_task(sys.argv[1]).value)
+"""
+
+
+def test_a_forked_task_validating_again_opens_its_own_database_connections(
+    lute_env, work_dir, tmp_path
+):
+    # TestReadOutput's validation reads the database, which the Executor has
+    # open already: the fork must not use the Executor's connections.
+    config = write_config(
+        tmp_path / "c.yaml",
+        {"TestWriteOutput": {"num_lines": 2}, "TestReadOutput": {}},
+        {"work_dir": str(work_dir)},
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", READS_THE_DATABASE_IN_ITS_ENVIRONMENT, str(config)],
+        env={**lute_env, "LUTE_TASK_START": "fork"},
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["COMPLETED"], done.stderr

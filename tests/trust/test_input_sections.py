@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import stat
 
-from conftest import run_lute, task_rows, write_config
+from conftest import log_lines, run_lute, task_rows, write_config
 
 WARNING = (
     "WARNING:lute.config.loader: {config}: no section 'Test':"
@@ -24,7 +24,7 @@ def test_a_misspelt_section_is_refused_with_did_you_mean(lute_env, work_dir, tmp
     config = write_config(tmp_path / "typo.yaml", {"Tset": {"loops": 1}})
     done = run_lute(["run", "-t", "Tester", "-c", str(config)], lute_env)
     assert done.returncode == 2, done.stderr
-    lines = done.stderr.strip().splitlines()
+    lines = log_lines(done.stderr)
     assert len(lines) == 1, done.stderr
     assert f"{config}: no section 'Test' for Task Test; did you mean 'Tset'?" in lines[0]
     assert not (work_dir / "lute.db").exists()
@@ -49,7 +49,7 @@ def test_no_section_at_all_runs_on_defaults_with_one_warning(lute_env, work_dir,
     config = write_config(tmp_path / "none.yaml", {"Unrelated": {"x": 1}})
     done = run_lute(["run", "-t", "Tester", "-c", str(config)], lute_env)
     assert done.returncode == 0, done.stderr
-    warnings = [line for line in done.stderr.splitlines() if line.startswith("WARNING")]
+    warnings = [line for line in log_lines(done.stderr) if line.startswith("WARNING")]
     assert warnings == [WARNING.format(config=config)]
     rows = task_rows(work_dir / "lute.db", "Test")
     assert [row["result.task_status"] for row in rows] == ["COMPLETED"]
@@ -60,4 +60,4 @@ def test_another_tasks_section_is_not_taken_for_a_typo(lute_env, work_dir, tmp_p
     config = write_config(tmp_path / "others.yaml", {"TestMPI": {}, "TestSleep": {"seconds": 1}})
     done = run_lute(["run", "-t", "Tester", "-c", str(config)], lute_env)
     assert done.returncode == 0, done.stderr
-    assert WARNING.format(config=config) in done.stderr.splitlines()
+    assert WARNING.format(config=config) in log_lines(done.stderr)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import shutil
 
-from conftest import REPO, run_lute, task_rows, write_config
+from conftest import REPO, log_lines, run_lute, task_rows, write_config
 
 
 def test_an_explicit_work_dir_that_does_not_exist_is_refused(lute_env, work_dir, tmp_path):
@@ -19,7 +19,7 @@ def test_an_explicit_work_dir_that_does_not_exist_is_refused(lute_env, work_dir,
     config = write_config(tmp_path / "c.yaml", {"Test": {"loops": 1}}, {"work_dir": str(missing)})
     done = run_lute(["run", "-t", "Tester", "-c", str(config)], lute_env)
     assert done.returncode == 2, done.stderr
-    lines = done.stderr.strip().splitlines()
+    lines = log_lines(done.stderr)
     assert lines == [
         f"ERROR:lute.cli: {config}: work_dir {missing} does not exist; create it first"
     ]
@@ -32,7 +32,7 @@ def test_an_explicit_work_dir_that_is_a_file_is_refused(lute_env, work_dir, tmp_
     config = write_config(tmp_path / "c.yaml", {"Test": {"loops": 1}}, {"work_dir": str(a_file)})
     done = run_lute(["run", "-t", "Tester", "-c", str(config)], lute_env)
     assert done.returncode == 2, done.stderr
-    lines = done.stderr.strip().splitlines()
+    lines = log_lines(done.stderr)
     assert lines == [f"ERROR:lute.cli: {config}: work_dir {a_file} is not a directory"]
 
 

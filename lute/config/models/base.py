@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import os
-import shlex
 from pathlib import Path
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, computed_field, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    computed_field,
+    field_validator,
+    model_validator,
+)
 
-from lute.config.models.command import build_command
+from lute.config.models.command import build_command, shell_form
+from lute.config.models.lute_style import LuteConfig, ParametersMetaclass, ThirdPartyLuteConfig
 from lute.core.workdir import (  # noqa: F401 (the constants are re-exported from here)
     DEFAULT_WORK_DIR,
     ENV_WORK_DIR,
@@ -21,10 +29,12 @@ class AnalysisHeader(BaseModel):
     """The first YAML document: settings shared by every Task of a config.
 
     ``experiment`` and ``run`` fall back to the ``EXPERIMENT`` and ``RUN_NUM``
-    environment variables, which the facility's job system sets.
+    environment variables, which the facility's job system sets. The job
+    system (ARP) writes ``RUN_NUM`` as ``<run>_<time>``; the run is the
+    number before the first ``_``, as in LUTE.
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", coerce_numbers_to_str=True)
 
     title: str = "LUTE Task Configuration"
     experiment: str = ""
@@ -50,12 +60,20 @@ class AnalysisHeader(BaseModel):
             if not data.get("experiment"):
                 data["experiment"] = os.environ.get("EXPERIMENT", "")
             if data.get("run") in (None, ""):
-                data["run"] = os.environ.get("RUN_NUM", "")
+                data["run"] = run_from_job_system(os.environ.get("RUN_NUM", ""))
             if not data.get("work_dir"):
                 data["work_dir"] = default_work_dir()
             if isinstance(data.get("date"), (int, float)) or hasattr(data.get("date"), "isoformat"):
                 data["date"] = str(data["date"])
         return data
+
+    @field_validator("run")
+    @classmethod
+    def _run_number(cls, run: int | str) -> int | str:
+        """``"12"`` (as ``run: "{{ $RUN }}"`` gives) is the run 12; ``"0012"`` stays text."""
+        if isinstance(run, str) and run.isascii() and run.isdigit() and str(int(run)) == run:
+            return int(run)
+        return run
 
     @model_validator(mode="after")
     def _absolute_work_dir(self) -> AnalysisHeader:
@@ -63,7 +81,16 @@ class AnalysisHeader(BaseModel):
         return self
 
 
-class TaskParameters(BaseModel):
+def run_from_job_system(value: str) -> int | str:
+    """The run number in ``RUN_NUM``: ``12`` from ``12`` or from ARP's ``12_2024-05-01T00:00:00``.
+
+    Anything else is returned as it is, and the header keeps it as text.
+    """
+    head = value.split("_", 1)[0]
+    return int(head) if head.isdigit() and head.isascii() else value
+
+
+class TaskParameters(BaseModel, metaclass=ParametersMetaclass):
     """Parameters of a first-party Task: unknown keys are errors.
 
     A model may name its result in one of two ways, read by the Executor when
@@ -72,10 +99,13 @@ class TaskParameters(BaseModel):
     result combines several parameters.
     """
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, coerce_numbers_to_str=True)
 
     impl_schemas: ClassVar[str | None] = None
     """Schemas the result follows, copied to ``TaskResult.impl_schemas``."""
+    declares_lute_config: ClassVar[bool] = False
+    """Whether the model (or a base) has a LUTE-style inner ``Config``, whose
+    ``set_result`` then decides whether the parameters name the result."""
 
     lute_config: AnalysisHeader
     _result_from_params: Any = PrivateAttr(default=None)
@@ -84,6 +114,12 @@ class TaskParameters(BaseModel):
         """The result these parameters declare, or ``None`` if they declare none."""
         if self._result_from_params is not None:
             return self._result_from_params
+        if self.declares_lute_config:
+            config = type(self).Config
+            if not config.set_result:
+                return None
+            if config.result_from_params not in (None, ""):
+                return config.result_from_params
         for name, info in type(self).model_fields.items():
             extra = info.json_schema_extra
             if isinstance(extra, dict) and extra.get("is_result") is True:
@@ -149,8 +185,13 @@ class ThirdPartyParameters(TaskParameters):
     @property
     def lute_command(self) -> str:
         """The command line these parameters run, as a shell would quote it."""
-        return shlex.join(build_command(self))
+        return shell_form(self)
 
     def template_context(self) -> dict[str, Any]:
         """Variables a config template sees: every parameter and ``lute_config``."""
         return self.model_dump(mode="json", exclude={"lute_template_cfg", "lute_command"})
+
+
+TaskParameters.Config = LuteConfig  # type: ignore[attr-defined]
+ThirdPartyParameters.Config = ThirdPartyLuteConfig  # type: ignore[attr-defined]
+"""What a LUTE model's ``class Config(TaskParameters.Config)`` derives from."""

@@ -6,8 +6,9 @@ record (which stores the command) and the Task all use the same function.
 
 Per field, ``json_schema_extra`` keys control the form:
 
-* ``flag_type``: ``"-"``, ``"--"`` or ``""`` (no dashes). Default: ``"-"``
-  for one-letter names, ``"--"`` otherwise.
+* ``flag_type``: ``"-"``, ``"--"``, or ``""`` for a positional argument
+  (the value alone, where the field is declared), as in LUTE. Default:
+  ``"-"`` for one-letter names, ``"--"`` otherwise.
 * ``rename_param``: the flag's name when it differs from the field's.
 * ``use_eq``: ``--name=value`` (or ``-n=value``) instead of two arguments.
   A model sets the default for all its fields with the class variables
@@ -16,6 +17,12 @@ Per field, ``json_schema_extra`` keys control the form:
   (``-I a -I b``) instead of once before all of them (``--files a b``).
 * ``template_param``: the value goes only to the config template, never to
   the command line.
+* ``split``: a text value is split at white space into several arguments
+  (LUTE splits every value so; lute only where a field asks, so a path
+  with a space stays one argument).
+* ``stdin``: the value is a file the program reads on its standard input
+  (``shelxc xx < in.xds``), not an argument; a leading ``<``, as LUTE
+  writes it, is dropped.
 
 Fields named ``p_arg1``, ``p_arg2``, ... are positional arguments, placed in
 that order after all flags. ``True`` gives a bare switch, ``False``, ``None``
@@ -24,6 +31,7 @@ and empty values leave the parameter out.
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -76,7 +84,8 @@ def build_command(params: ThirdPartyParameters) -> list[str]:
     values = {name: getattr(params, name) for name in type(params).model_fields}
     values.update(params.model_extra or {})
     for name, value in values.items():
-        if name in NOT_ON_COMMAND_LINE or is_template_parameter(params, name):
+        options = field_options(type(params), name)
+        if name in NOT_ON_COMMAND_LINE or is_template_parameter(params, name) or "stdin" in options:
             continue
         if _is_empty(value) or value is False:
             continue
@@ -86,13 +95,34 @@ def build_command(params: ThirdPartyParameters) -> list[str]:
                 " mark it json_schema_extra={'template_param': True} or use a template"
             )
         rendered = [str(v) for v in value] if isinstance(value, (list, tuple)) else [str(value)]
+        if options.get("split") and isinstance(value, str):
+            rendered = value.split()
         index = positional_index(name)
         if index is not None:
             positional.append((index, rendered))
+        elif options.get("flag_type") == "":
+            flags.extend(rendered)
         else:
             flags.extend(_flag_arguments(type(params), name, value, rendered))
     args = [arg for _, group in sorted(positional, key=lambda item: item[0]) for arg in group]
     return [params.executable, *flags, *args]
+
+
+def stdin_file(params: ThirdPartyParameters) -> str | None:
+    """The file the program reads on its standard input, if a field names one."""
+    for name in type(params).model_fields:
+        if field_options(type(params), name).get("stdin"):
+            value = getattr(params, name)
+            path = str(value).removeprefix("<").strip() if value else ""
+            return path or None
+    return None
+
+
+def shell_form(params: ThirdPartyParameters) -> str:
+    """The command as a shell would run it: quoted, with ``< FILE`` for standard input."""
+    stdin = stdin_file(params)
+    command = shlex.join(build_command(params))
+    return f"{command} < {shlex.quote(stdin)}" if stdin else command
 
 
 def command_form(model: type[ThirdPartyParameters], name: str) -> str:
@@ -101,9 +131,13 @@ def command_form(model: type[ThirdPartyParameters], name: str) -> str:
         return ""
     if field_options(model, name).get("template_param") is True:
         return "template variable"
+    if field_options(model, name).get("stdin"):
+        return "standard input: < VALUE"
     index = positional_index(name)
     if index is not None:
         return f"positional argument {index}"
+    if field_options(model, name).get("flag_type") == "":
+        return "positional argument, where the field is declared"
     annotation = model.model_fields[name].annotation
     value: Any = True if annotation is bool else "VALUE"
     return " ".join(_flag_arguments(model, name, value, ["VALUE"]))

@@ -1,0 +1,45 @@
+"""A Task for the daily-use tests: it logs, reports progress, and can wait.
+
+Installed through the entry points in the dist-info directory next to it
+(which stands in for ``pip install`` when this directory is on PYTHONPATH).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+from lute.config.models.base import TaskParameters
+from lute.managed_tasks import ManagedTask
+from lute.tasks.base import Task
+
+logger = logging.getLogger(__name__)
+
+
+class DailyDemoParameters(TaskParameters):
+    """Parameters of DailyDemo."""
+
+    steps: int = 0
+    wait_for: str = ""
+    warn: bool = False
+
+
+class DailyDemo(Task):
+    """Logs a line, reports ``steps`` steps of progress, then waits for a file if asked."""
+
+    def _run(self) -> None:
+        params = self._task_parameters
+        logger.info("hello from the task")
+        if params.warn:
+            logger.warning("a warning from the task")
+        for done in range(1, params.steps + 1):
+            self._report_progress(done, params.steps, text=f"step {done}")
+        if params.wait_for:
+            logger.info("waiting for %s", params.wait_for)
+            while not Path(params.wait_for).exists():
+                time.sleep(0.05)
+        self._result.summary = f"{params.steps} steps"
+
+
+DAILY_DEMOER = ManagedTask("DailyDemo", description="Logs, reports progress, waits.")

@@ -1,0 +1,1 @@
+"""Tasks written the LUTE way."""
