@@ -126,8 +126,8 @@ def lute_messages(count: int, work: Path, rate: float = 0) -> MessageRun:
     )
 
 
-def raw_bulk(count: int, mib: int) -> BulkRun:
-    found = _raw("bulk", count, str(mib))
+def raw_bulk(count: int, mib: int, reuse: bool = False) -> BulkRun:
+    found = _raw("bulk-reuse" if reuse else "bulk", count, str(mib))
     return BulkRun(found["bytes"] / MIB / ((found["end"] - found["start"]) / 1e9))
 
 

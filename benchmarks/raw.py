@@ -1,7 +1,8 @@
 """The floors of the message and bulk benchmarks: two processes and a bare Unix socket.
 
 Run as ``python -m benchmarks.raw ROLE FD COUNT [MIB or RATE]``; ``ROLE`` is
-``messages-send``, ``messages-recv``, ``bulk-send`` or ``bulk-recv``, ``FD`` one
+``messages-send``, ``messages-recv``, ``bulk-send``, ``bulk-recv`` (or
+``bulk-reuse-send``, ``bulk-reuse-recv``), ``FD`` one
 end of a connected Unix stream socket. Receivers print their findings as JSON.
 
 What the floor does is what lute's channel cannot avoid doing:
@@ -11,8 +12,11 @@ What the floor does is what lute's channel cannot avoid doing:
   is there, splits, unpickles and takes the time. No MAC, no dispatch.
 * bulk: the sender's arrays are resident before the clock starts; each goes
   out with one ``sendall`` after an 8-byte length (the first also carries the
-  start time); the receiver reads each into a fresh uninitialised buffer
-  (``numpy.empty``), as a receiver of a new message must.
+  start time); the receiver reads each into fresh uninitialised memory (an
+  anonymous mapping: on the benchmark machine the cheapest kind, faster than
+  ``numpy.empty``'s huge pages), as a receiver that hands out a new array per
+  message must (``bulk``), or all into one buffer made resident before the
+  clock starts (``bulk-reuse``): bytes moved, nothing handed out.
 
 The receiver says "ready" before the sender starts, so neither measures the
 other's start-up.
@@ -21,6 +25,7 @@ other's start-up.
 from __future__ import annotations
 
 import json
+import mmap
 import pickle
 import socket
 import struct
@@ -28,23 +33,25 @@ import sys
 import time
 
 _LENGTH = struct.Struct("!I")
+BURST = 10
+"""As ``BenchMessages``: paced messages leave in bursts of this many."""
 _BULK = struct.Struct("!QQ")
 
 
 def messages_send(sock: socket.socket, count: int, rate: float) -> None:
-    """Send as ``BenchMessages`` does: as fast as possible, or paced at ``rate``."""
+    """Send as ``BenchMessages`` does: as fast as possible, or in paced bursts."""
     sock.recv(1)
     clock, dumps, send, pack = time.monotonic_ns, pickle.dumps, sock.sendall, _LENGTH.pack
-    period = 1e9 / rate if rate else 0.0
+    burst = BURST if rate else count
+    period = burst * 1e9 / rate if rate else 0.0
     start = clock()
-    for index in range(count):
-        now = clock()
-        if period:
-            due = start + int(index * period)
-            while now < due:
-                now = clock()
-        data = dumps((index, now), protocol=5)
-        send(pack(len(data)) + data)
+    for first in range(0, count, burst):
+        early = start + first // burst * period - clock()
+        if early > 0:
+            time.sleep(early / 1e9)
+        for index in range(first, min(first + burst, count)):
+            data = dumps((index, clock()), protocol=5)
+            send(pack(len(data)) + data)
 
 
 def messages_recv(sock: socket.socket, count: int) -> dict[str, object]:
@@ -97,15 +104,17 @@ def bulk_send(sock: socket.socket, count: int, mib: int) -> None:
         sock.sendall(memoryview(array).cast("B"))
 
 
-def bulk_recv(sock: socket.socket, count: int, mib: int) -> dict[str, object]:
+def bulk_recv(sock: socket.socket, count: int, mib: int, reuse: bool) -> dict[str, object]:
+    """Receive ``count`` arrays: each into a fresh buffer, or all into one made resident first."""
     import numpy as np
 
+    resident = np.ones(mib * 1024 * 1024, dtype=np.uint8) if reuse else None
     sock.sendall(b"r")
     start = 0
     for _ in range(count):
         header = _recv_exactly(sock, _BULK.size)
         nbytes, start = _BULK.unpack(header)
-        buffer = np.empty(nbytes, dtype=np.uint8)
+        buffer = resident if resident is not None else mmap.mmap(-1, nbytes)
         view = memoryview(buffer)
         filled = 0
         while filled < nbytes:
@@ -113,6 +122,7 @@ def bulk_recv(sock: socket.socket, count: int, mib: int) -> dict[str, object]:
             if got == 0:
                 raise SystemExit("sender closed early")
             filled += got
+        view.release()
     end = time.monotonic_ns()
     return {"bytes": count * mib * 1024 * 1024, "start": start, "end": end}
 
@@ -134,10 +144,10 @@ def main(argv: list[str]) -> None:
         messages_send(sock, count, float(argv[3]))
     elif role == "messages-recv":
         print(json.dumps(messages_recv(sock, count)))
-    elif role == "bulk-send":
+    elif role in ("bulk-send", "bulk-reuse-send"):
         bulk_send(sock, count, int(argv[3]))
-    elif role == "bulk-recv":
-        print(json.dumps(bulk_recv(sock, count, int(argv[3]))))
+    elif role in ("bulk-recv", "bulk-reuse-recv"):
+        print(json.dumps(bulk_recv(sock, count, int(argv[3]), role == "bulk-reuse-recv")))
     else:
         raise SystemExit(f"unknown role {role}")
     sock.close()

@@ -102,10 +102,11 @@ def _ratio(row: Row) -> str:
 
 def render_text(rows: list[Row], profiles: dict[str, ImportProfile]) -> str:
     """The table for the terminal."""
-    header = ("measure", "floor", "lute", "lute/floor", "target met")
+    header = ("measure", "floor is", "floor", "lute", "lute/floor", "target met")
     lines = [
         (
             row.measure,
+            row.floor_name,
             _spread(row.floor, row.unit),
             _spread(row.lute, row.unit),
             _ratio(row),
@@ -156,7 +157,14 @@ def render_markdown(
             )
             imports.append(f"| {name} | {profile.total:.0f} | {cells} |")
     missed = [row for row in rows if row.verdict().startswith("no")]
-    notes = [f"- **{row.measure}**: {NOTES[row.key]}" for row in missed if row.key in NOTES]
+    values = {row.key: row.lute.median for row in rows}
+    values.update({f"{row.key}_floor": row.floor.median for row in rows if row.floor})
+    values.update({f"{row.key}_ratio": row.ratio for row in rows if row.ratio is not None})
+    notes = [
+        f"- **{row.measure}**: {NOTES[row.key].format(**values)}"
+        for row in missed
+        if row.key in NOTES
+    ]
     return "\n".join(
         [
             HEADER,
@@ -171,7 +179,10 @@ def render_markdown(
             *table,
             "",
             "Import profile of `lute run -t Tester` (`python -X importtime`, ms; the"
-            " profiler's own overhead inflates these, so compare them with each other):",
+            " profiler's own overhead inflates these, so compare them with each other)."
+            " A Task forked from its Executor (the default) imports only its Task's"
+            " module; the last row is what a fresh Task interpreter imports"
+            " (`LUTE_TASK_START=exec`, MPI ranks), which forking saves:",
             "",
             *imports,
             "",
@@ -194,29 +205,141 @@ python -m benchmarks --only startup --repeat 9 --out -   # one part, print only
 ```
 """
 
-NOTES: dict[str, str] = {}
-"""Why a target is missed, keyed by row; shown only for the rows that miss."""
+NOTES: dict[str, str] = {
+    "startup_true": (
+        "the Executor records the run before its Task acts, and recording imports"
+        " SQLAlchemy: {startup_sqlalchemy:.3f} s in this run, on its own"
+        " {startup_sqlalchemy_ratio:.1f}x the whole floor (row above). Add one"
+        " interpreter importing pydantic and yaml and building lute's models (the"
+        " floor's interpreters import pydantic but build no model, which takes"
+        " another ~40 ms), and two small writes: 2x the floor is out of reach while"
+        " that import is on the path. Everything else that was on it is gone: the"
+        " second interpreter, its imports and its second validation (the Task is"
+        " forked from the Executor with the validated parameters), requests and"
+        " jinja2 (imported only when a logbook or template needs them). Taking the"
+        " rest off would need SQLAlchemy imported in a process of its own as soon as"
+        " `lute` starts (lute/cli), or the run recorded through the standard"
+        " library's sqlite3 (lute/db)."
+    ),
+    "msg_rate": (
+        "each message is one send and one receive system call and an unpickling;"
+        " on a shared two-core machine the Executor and the Task compete with other"
+        " jobs for the cores. Compare with the floor's spread in the same run."
+    ),
+    "msg_p99": (
+        "the median p50 ({msg_p50:.3f} ms) shows the path itself; the tail is the"
+        " time the Executor or the Task spends descheduled, milliseconds at a time"
+        " on a two-core machine shared with other jobs (see the floor's own spread)."
+        " Each of them spends about 4-5 us of CPU per message (measured with"
+        " getrusage: receiving, unpickling, dispatching to the hook; pickling,"
+        " sending), about twice the floor's, so at 100,000/s each is half busy and"
+        " is preempted more often; from run to run the p99 goes from under 1 ms to"
+        " a few."
+    ),
+    "bulk_5x100": (
+        "a handed-over array is copied once, by the Task, into fresh shared memory"
+        " (the kernel allocates its pages as the copy goes); the raw copy into new"
+        " memory allocates it on the receiver's side. See the spreads: on a loaded"
+        " machine the two compare differently from run to run."
+    ),
+    "bulk_5x100_reused": (
+        "this floor copies into a buffer made resident before the clock starts:"
+        " bytes moved between memory already there, one copy on each core"
+        " ({bulk_5x100_reused_floor:,.0f} MiB/s). Handing over an array the Task"
+        " made in its own memory costs one copy into fresh shared-memory pages, at"
+        " about 3 GB/s on this machine (the kernel allocates each page as the copy"
+        " goes); see the 1 GiB row."
+    ),
+    "bulk_1g": (
+        "see the rows about 5 x 100 MiB: the Task's one copy into fresh shared"
+        " memory against the raw copy into fresh memory."
+    ),
+    "bulk_1g_reused": (
+        "this floor copies into a buffer made resident before the clock starts"
+        " ({bulk_1g_reused_floor:,.0f} MiB/s): two copies, one on each core, between"
+        " memory that is already there. Handing over the array the Task made in its"
+        " own memory takes one copy into fresh shared-memory pages, which the kernel"
+        " allocates as the copy goes: about 3 GB/s here (a 1 GiB `Handover.seal`"
+        " alone measures 3.1 GB/s), so lute's {bulk_1g:,.0f} MiB/s is that copy"
+        " plus delivery. It beats any copy into fresh memory (the row above), not a"
+        " copy into memory that was there before. Beating this floor needs the"
+        " array born in shared memory (a Task allocating it in a memfd, then"
+        " handing it over without any copy), which lute does not offer yet."
+    ),
+}
+"""Why a target is missed, keyed by row; shown only for the rows that miss.
 
-BODY = """## How each measure is taken
+Placeholders are the rows' medians by key (``{key}`` for lute's,
+``{key}_floor`` for the floor's, ``{key}_ratio`` for their ratio).
+"""
+
+BODY = """## What lute does to get there
+
+**Start-up** (`lute/execution/start.py`, [executors.md](executors.md#how-the-task-process-starts)).
+The Task process is forked from the Executor, which has already imported
+pydantic, yaml and lute and validated the parameters: no second interpreter,
+no second set of imports, no second validation (unless the Task's
+environment differs from the Executor's, when it validates again, in
+milliseconds). `requests` and `jinja2` are imported only when a logbook or a
+template needs them. The run is recorded RUNNING while the forked Task
+imports what it runs, and the Task waits at a start gate until that record
+is written. SQLAlchemy (imported for that record) is what remains on the
+path. Where forking is not safe (other threads in the process, MPI, an
+executor plugin with its own command line), the Task starts as before, in
+`python -O -B -u subprocess_task.py`.
+
+**Messages** ([ipc.md](ipc.md)). On the Unix socket, frames carry no MAC
+once the connection is authenticated (the threat model says why), small
+frames are written with one call and decoded where they lie in the read
+buffer, and the pickle stream is a `(signal, contents)` pair, which
+unpickles ten times faster than a class instance. While it waits on the
+Task, the Executor keeps its start-up objects out of the garbage collector's
+sight: a full collection over them stalled delivery for 15-30 ms.
+
+**Bulk data** ([ipc.md](ipc.md#large-buffers-handed-over-not-copied)).
+Buffers of 1 MiB and more are handed over: the Task writes each once into a
+sealed memfd and passes the descriptor; the Executor maps it, so the bytes
+cross no socket and are copied by no one else, and the hook's array is freed
+when the hook drops it. Other frames are received straight into one
+uninitialised block of their size (no `bytearray` zero-fill).
+
+## History
+
+The first run of this command, on the code before these changes (the same
+machine, more heavily loaded at the time): `lute run` of `true` 1.26 s (9.7x
+the floor of 0.13 s), `lute run -t Tester` 0.93 s; small messages 30,000/s
+with a p99 of 8.9 ms (in a flood); 5 x 100 MiB at 0.13x the raw copy, 1 GiB
+at 1.08x; the old `bench_ipc.py` ran both ends as threads of one process.
+
+## How each measure is taken
 
 - **Start-up**: wall time of `python -m lute run ...` from start to exit,
-  and the CPU time of its whole process tree. The floor is one interpreter
+  and the CPU time of its whole process tree. lute's modules are compiled to
+  bytecode first, as installing lute does (the benchmark machine sets
+  `PYTHONDONTWRITEBYTECODE`, so a checkout would otherwise compile them in
+  every process). The floor is one interpreter
   importing pydantic and yaml that starts a second one doing the same and
   waits for it: what any Executor process plus Task process that validate
   YAML with pydantic must pay.
 - **Messages**: a Task (`benchmarks/plugin`, found as a plugin) sends
-  `(index, CLOCK_MONOTONIC ns)` as fast as it can through `Task._report`;
-  the real Executor (`benchmarks/executor_driver.py`, one process) replaces
-  its `task_log` hook with one that takes the time. Rate = messages / (last
-  arrival - first send); latency = arrival - send; lost = sent - arrived (the
-  order is checked too). The Task waits a second before sending, so the
-  Executor is past its own start-up. The floor pickles the same tuples and
-  sends each with a 4-byte length over a bare Unix socket between two fresh
-  processes.
+  `(index, CLOCK_MONOTONIC ns)` through `Task._report`, once as fast as it
+  can (the rate) and once at 100,000/s (bursts of 10 every 100 us, sleeping
+  in between, so the sender does not take a whole core from a two-core
+  machine); the real Executor (`benchmarks/executor_driver.py`, one process)
+  replaces its `task_log` hook with one that takes the time. Rate = messages
+  / (last arrival - first send); latency = arrival - send; lost = sent -
+  arrived (the order is checked too). The Task waits a second before
+  sending, so the Executor is past its own start-up. The floor pickles the
+  same tuples and sends each with a 4-byte length over a bare Unix socket
+  between two fresh processes, paced the same way.
 - **Bulk**: the Task makes its float64 arrays (resident) before the clock
   starts and sends each in one message; time = last arrival at the hook -
-  first send. The floor sends the same arrays over a bare Unix socket into a
-  fresh uninitialised buffer (`numpy.empty`) per array in another process.
+  first send. Two floors send the same arrays over a bare Unix socket to
+  another process: one receives each into new, uninitialised memory (an
+  anonymous mapping), as anything that hands out a new array per message
+  must; the other into one buffer made resident before the clock starts,
+  which moves the bytes and hands nothing out (the kind of raw copy the old
+  `bench_ipc.py` measured).
 - **Peak memory**: the Executor process's peak resident size (`VmHWM`, reset
   through `/proc/self/clear_refs` once its own imports are done) minus its
   resident size then, while it receives the 1 GiB array and the hook reads

@@ -30,6 +30,17 @@ def floor(work: Path) -> Timed:
     return timed_run([PYTHON, "-c", FLOOR_CODE], child_env(work))
 
 
+def sqlalchemy_import(work: Path) -> float:
+    """Wall seconds an interpreter spends importing SQLAlchemy (one importing nothing subtracted).
+
+    The Executor imports it to record the run; the number shows what that
+    alone costs against the floor.
+    """
+    env = child_env(work)
+    bare = timed_run([PYTHON, "-c", "pass"], env).wall
+    return timed_run([PYTHON, "-c", "import sqlalchemy"], env).wall - bare
+
+
 def true_config(work: Path) -> Path:
     """A config whose ``TestThirdParty`` section runs ``true`` with no arguments."""
     path = work / "true.yaml"
@@ -80,19 +91,39 @@ def parse_importtime(text: str) -> ImportProfile:
 
 
 def import_profiles(work: Path) -> dict[str, ImportProfile]:
-    """``lute run -t Tester`` under ``-X importtime``: the CLI/Executor and the Task process."""
-    env = child_env(work, PYTHONPROFILEIMPORTTIME="1")
-    done = subprocess.run(
-        [PYTHON, "-m", "lute", "run", "-t", "Tester", "-c", str(REPO / "config/test.yaml")],
-        env=env,
-        cwd=work,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    """``lute run -t Tester`` under ``-X importtime``: the CLI/Executor, and a fresh Task process.
+
+    A Task forked from its Executor (the default) imports only its Task's
+    module, through ``importlib`` (which ``-X importtime`` does not time), so
+    the Task process is profiled as a fresh interpreter
+    (``LUTE_TASK_START=exec``, as MPI ranks start): what forking saves.
+    """
+    profiles = {}
+    for mode, name in (("fork", "lute run (CLI and Executor)"), ("exec", None)):
+        done = subprocess.run(
+            [PYTHON, "-m", "lute", "run", "-t", "Tester", "-c", str(REPO / "config/test.yaml")],
+            env=child_env(work, PYTHONPROFILEIMPORTTIME="1", LUTE_TASK_START=mode),
+            cwd=work,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        if name is not None:
+            profiles[name] = parse_importtime(done.stderr)
     logs = sorted((work / "logs" / "Test").glob("*/attempt-1.err"), key=os.path.getmtime)
     task_text = logs[-1].read_text() if logs else ""
-    return {
-        "lute run (CLI and Executor)": parse_importtime(done.stderr),
-        "Task process": parse_importtime(task_text),
-    }
+    profiles["Task process, if not forked (a fresh interpreter)"] = parse_importtime(task_text)
+    return profiles
+
+
+def compile_lute() -> None:
+    """Compile lute's modules (and the bench plugin) to bytecode, as installing lute does.
+
+    Where ``PYTHONDONTWRITEBYTECODE`` is set (as on the benchmark machine),
+    an editable checkout never gets any, and every process would compile
+    lute's sources again: a cost no installed lute has.
+    """
+    subprocess.run(
+        [PYTHON, "-m", "compileall", "-q", str(REPO / "lute"), str(REPO / "benchmarks")],
+        check=True,
+    )

@@ -20,6 +20,7 @@ import importlib.util
 import math
 import os
 import re
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -162,8 +163,36 @@ def get_engine(url: str) -> Engine:
     return _engine(with_driver(url), lock_timeout())
 
 
+_ENGINES: weakref.WeakSet[Engine] = weakref.WeakSet()
+"""Every engine of this process, for ``_close_connections_before_fork``."""
+
+
+def _close_connections_before_fork() -> None:
+    """Close the pooled connections before this process forks (a Task forked from its Executor).
+
+    SQLite keeps per-process state about the files it has open (their locks,
+    the WAL index): a child that inherits an open connection, and then opens
+    the same file again, works from its parent's state and fails ("locking
+    protocol"). SQLite's rule is that no connection crosses a ``fork``; so
+    the pools are emptied first, and each process opens its own afterwards
+    (milliseconds for SQLite; the Executor needs one connection after the
+    fork, to record the run).
+    """
+    for engine in list(_ENGINES):
+        engine.dispose()
+
+
+os.register_at_fork(before=_close_connections_before_fork)
+
+
 @functools.lru_cache(maxsize=16)
 def _engine(url: str, timeout: float) -> Engine:
+    engine = _new_engine(url, timeout)
+    _ENGINES.add(engine)
+    return engine
+
+
+def _new_engine(url: str, timeout: float) -> Engine:
     check_url(url, "database URL")
     backend = sa.engine.make_url(url).get_backend_name()
     if backend == "sqlite":

@@ -29,14 +29,16 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lute.core.analysis import DescribedAnalysis, ElogSummaryPlots, TaskStatus
 from lute.core.exceptions import ConfigurationError
 from lute.core.redaction import redact_value
-from lute.elog.client import ElogClient
 from lute.elog.settings import ENV_STATUS_URL, ENV_URL, ElogSettings
 from lute.elog.summary import ENV_SUMMARY_DIR, report_path, summary_directory, write_report
+
+if TYPE_CHECKING:
+    from lute.elog.client import ElogClient
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +69,9 @@ class ElogReporter:
         try:
             settings = ElogSettings.from_environment(env)
             if settings.configured:
+                # The client brings requests (slow to import): only when there is a logbook.
+                from lute.elog.client import ElogClient  # noqa: PLC0415
+
                 self._client = ElogClient(settings)
                 self._flush_timeout = settings.flush_timeout
         except ConfigurationError as err:

@@ -40,14 +40,14 @@ import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import requests
-from requests.adapters import HTTPAdapter
-from requests.auth import AuthBase, HTTPBasicAuth
-from urllib3.util.retry import Retry
+from typing import TYPE_CHECKING
 
 from lute.core.exceptions import ConfigurationError
 from lute.core.settings import env_number
+
+if TYPE_CHECKING:
+    import requests
+    from requests.auth import AuthBase
 
 ENV_URL = "LUTE_ELOG_URL"
 ENV_STATUS_URL = "JID_UPDATE_COUNTERS"
@@ -222,6 +222,8 @@ def _parse_timeout(value: str | None) -> tuple[float, float]:
 
 
 def _build_auth(settings: ElogSettings) -> AuthBase | None:
+    from requests.auth import HTTPBasicAuth  # noqa: PLC0415 (requests only once posting)
+
     if settings.auth == "basic":
         return HTTPBasicAuth(settings.username, settings.password)
     if settings.auth == "kerberos":
@@ -244,6 +246,10 @@ def build_session(settings: ElogSettings) -> requests.Session:
     call. ``Retry-After`` is ignored so that no answer can stall the caller
     beyond the backoff.
     """
+    import requests  # noqa: PLC0415 (slow to import; only a configured logbook needs it)
+    from requests.adapters import HTTPAdapter  # noqa: PLC0415
+    from urllib3.util.retry import Retry  # noqa: PLC0415
+
     retry = Retry(
         total=settings.retries,
         connect=settings.retries,

@@ -1,7 +1,8 @@
 """Executors: run a Task in a subprocess, listen to it, decide and record the outcome.
 
 ``execute_task`` validates the configuration, then runs up to ``retries + 1``
-attempts. Each attempt starts the Task process as the leader of a new
+attempts. Each attempt starts the Task process (forked from the Executor
+when that is safe, see ``lute.execution.start``) as the leader of a new
 process group (which then holds everything it starts; see
 ``lute.execution.process``) and hands it to a ``Supervisor``
 (``lute.execution.supervisor``), which waits without sleeping on its output,
@@ -9,7 +10,8 @@ messages, exit and on signals, and leaves none of the group running. This
 module decides what the events mean: it keeps the record up to date with
 each message before calling the message's hook, decides the final status
 from the messages, the exit status and what the Supervisor did (time limit,
-cancellation), runs after-tasklets and records the attempt.
+cancellation), runs after-tasklets and records the attempt (the first record
+in the background, see ``lute.execution.recording``).
 
 What each lifecycle signal becomes (status and hook) is listed in
 ``lute.execution.supervisor``.
@@ -21,7 +23,6 @@ import contextlib
 import logging
 import os
 import signal
-import subprocess
 import sys
 import time
 import traceback
@@ -41,13 +42,20 @@ from lute.execution.control import RunAdvert, take_run_id
 from lute.execution.description import describe_executor, rebuild_executor
 from lute.execution.hooks import ExecutorExtensions, Hook, Tasklet
 from lute.execution.outcome import decide_outcome, new_attempt, track_message
-from lute.execution.process import (
-    CANCEL_REQUEST,
-    NEW_PROCESS_GROUP,
-    SignalWakeup,
-)
+from lute.execution.process import CANCEL_REQUEST, SignalWakeup
 from lute.execution.progress import log_final_line
+from lute.execution.recording import record
 from lute.execution.run_logs import RunLogs, check_template, log_paths
+from lute.execution.start import (
+    ForkedTask,
+    TaskProcess,
+    abandon,
+    exec_task,
+    fork_refusal,
+    fork_task,
+    forked_run,
+    overrides,
+)
 from lute.execution.supervisor import RunState, Supervisor
 from lute.ipc.executor_side import PipeCommunicator, SocketCommunicator, socket_options
 from lute.ipc.frames import new_key
@@ -308,7 +316,6 @@ class BaseExecutor(ExecutorExtensions):
                     self._run_tasklets("before")
                     self._pre_task()
                     state.proc = self._start(sockets)
-                    self._store_configuration()
                 except Exception as err:
                     self._record_executor_error("could not start the Task process")
                     state.start_error = f"{type(err).__name__}: {err}"
@@ -328,34 +335,44 @@ class BaseExecutor(ExecutorExtensions):
             **self._log_templates,
         )
 
-    def _start(self, sockets: SocketCommunicator) -> subprocess.Popen[bytes]:
+    def _start(self, sockets: SocketCommunicator) -> TaskProcess:
+        """Start the Task process: forked when that is safe (``lute.execution.start``)."""
         desc = self._analysis_desc
         env = {**desc.task_env, **sockets.environment(), "LUTE_RUN_ID": desc.run_id}
-        command = self._submit_cmd(self._task_entry(), desc.task_env["LUTE_CONFIGPATH"])
-        logger.debug("starting Task process: %s", command)
-        proc = subprocess.Popen(
-            command,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env=env,
-            **NEW_PROCESS_GROUP,
-        )
-        desc.start_time = time.time()
-        desc.executor_pid = os.getpid()
-        desc.executor_start = process_start_ticks(desc.executor_pid)
-        desc.task_pgid = proc.pid
-        desc.task_result.task_status = TaskStatus.RUNNING
-        logger.info(
-            "%s: attempt %d of run %s started (pid %d); logs: %s",
-            self._task_name,
-            desc.attempt,
-            desc.run_id,
-            proc.pid,
-            ", ".join(desc.log_paths.values()),
-        )
-        if self._advert is not None:
-            self._advert.publish(proc.pid, desc.attempt)
+        entry = self._task_entry()
+        command = self._submit_cmd(entry, desc.task_env["LUTE_CONFIGPATH"])
+        own_command_line = overrides(type(self), BaseExecutor, "_submit_cmd", "_task_entry")
+        refusal = fork_refusal(self._env, own_command_line)
+        proc: TaskProcess
+        logger.debug("starting Task process (%s): %s", refusal or "forked", command)
+        if refusal is None:
+            config, debug = desc.task_env["LUTE_CONFIGPATH"], logger.isEnabledFor(logging.DEBUG)
+            run = forked_run(self._task_name, desc.task_parameters, config, env, debug=debug)
+            proc = fork_task(env, [*entry, "-c", config, "-t", self._task_name], run)
+        else:
+            proc = exec_task(command, env)
+        try:
+            desc.start_time = time.time()
+            desc.executor_pid = os.getpid()
+            desc.executor_start = process_start_ticks(desc.executor_pid)
+            desc.task_pgid = proc.pid
+            desc.task_result.task_status = TaskStatus.RUNNING
+            logger.info(
+                "%s: attempt %d of run %s started (pid %d); logs: %s",
+                self._task_name,
+                desc.attempt,
+                desc.run_id,
+                proc.pid,
+                ", ".join(desc.log_paths.values()),
+            )
+            if self._advert is not None:
+                self._advert.publish(proc.pid, desc.attempt)
+            record(desc)  # on record before the Task acts: a forked one waits at its gate
+        except BaseException:
+            abandon(proc)
+            raise
+        if isinstance(proc, ForkedTask):
+            proc.open_gate()
         return proc
 
     def _supervise(
@@ -447,24 +464,8 @@ class BaseExecutor(ExecutorExtensions):
             self._record_executor_error("result processing raised")
         desc.end_time = time.time()
         self._elog.finish(desc)
-        self._store_configuration()
+        self.records_lost += not record(desc) and desc.task_result.task_status.final
         log_final_line(desc)
-
-    def _store_configuration(self) -> None:
-        """Record the run, when its process starts and when it ends.
-
-        If the database refuses it, it is spooled (see ``lute.db.store``). A
-        record written at the start means a run is never missing from the
-        database, even if this Executor is killed before it can write the end.
-        """
-        # SQLAlchemy takes ~100 ms to import: the first record is written just
-        # after the Task process started, so that overlaps the Task's start-up.
-        from lute.db.store import database_url, store_run  # noqa: PLC0415
-
-        config = self._analysis_desc.task_parameters.lute_config
-        url = database_url(config.work_dir, config.db_url)
-        stored = store_run(self._analysis_desc, url, config.work_dir).stored  # never raises
-        self.records_lost += not stored and self._analysis_desc.task_result.task_status.final
 
     def _task_entry(self) -> list[str]:
         """Arguments that start the Task side: ``subprocess_task.py`` if present."""

@@ -19,14 +19,16 @@ import os
 import select
 import signal
 import socket
-import subprocess
 import sys
 import threading
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lute.core.procinfo import live_group_members, process_state
+
+if TYPE_CHECKING:
+    from lute.execution.start import TaskProcess
 
 logger = logging.getLogger(__name__)
 
@@ -124,7 +126,7 @@ def job_control_events(pid: int) -> list[int]:
 
 
 @contextlib.contextmanager
-def exit_notifier(proc: subprocess.Popen[bytes]) -> Iterator[int]:
+def exit_notifier(proc: TaskProcess) -> Iterator[int]:
     """A file descriptor that becomes readable when ``proc`` exits."""
     if hasattr(os, "pidfd_open"):
         fd = os.pidfd_open(proc.pid)

@@ -32,11 +32,11 @@ Lifecycle signals and what they become:
 from __future__ import annotations
 
 import functools
+import gc
 import logging
 import os
 import selectors
 import signal
-import subprocess
 import time
 from collections import deque
 from collections.abc import Callable
@@ -55,6 +55,7 @@ from lute.execution.process import (
 )
 from lute.execution.progress import ProgressView, heartbeat_interval
 from lute.execution.run_logs import RunLogs
+from lute.execution.start import TaskProcess
 from lute.ipc.executor_side import PipeCommunicator, SocketCommunicator
 from lute.ipc.message import DecodeFailure, Message, Received, TextLine
 
@@ -88,7 +89,7 @@ class RunState:
             its place (``NO_PICKLE_MODE``, sent just before ``exec``).
     """
 
-    proc: subprocess.Popen[bytes] | None = None
+    proc: TaskProcess | None = None
     start_error: str | None = None
     limit: float | None = None
     timed_out: bool = False
@@ -175,12 +176,20 @@ class Supervisor:
 
         However the loop ends, even by an exception (which propagates), the
         process is reaped and its whole group is gone afterwards.
+
+        While it waits, what the process held before (modules, the
+        configuration: hundreds of thousands of objects that live as long as
+        the run) is kept out of the garbage collector's sight (``gc.freeze``):
+        a full collection walking them all stalls the delivery of messages
+        for tens of milliseconds, and it finds nothing there to free.
         """
         if self._state.limit:
             self._clock.deadline = time.monotonic() + self._state.limit
+        gc.freeze()
         try:
             self._loop()
         finally:
+            gc.unfreeze()
             self._view.close()
             if self._proc.poll() is None:
                 signal_group(self._proc.pid, signal.SIGKILL)

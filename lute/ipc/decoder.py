@@ -35,23 +35,18 @@ logger = logging.getLogger(__name__)
 
 MAX_TEXT_LINE = 64 * 1024
 """Text without a newline is logged in pieces of at most this many bytes."""
-_HUGE_PAGE = 2 * 1024 * 1024
 
 
 def _uninitialised(size: int) -> bytearray | mmap.mmap:
     """A writable block of ``size`` bytes that nobody fills with zeros first.
 
     ``bytearray(n)`` writes n zeros before the socket overwrites them; an
-    anonymous mapping costs only the kernel's page faults as the data lands
-    (and asks for huge pages, as numpy does for large arrays). Small blocks
-    are cheaper as a bytearray.
+    anonymous mapping costs only the kernel's page faults as the data lands.
+    Small blocks are cheaper as a bytearray.
     """
     if size < HANDOVER_MIN:
         return bytearray(size)
-    block = mmap.mmap(-1, size)
-    if size >= _HUGE_PAGE and hasattr(mmap, "MADV_HUGEPAGE"):
-        block.madvise(mmap.MADV_HUGEPAGE)
-    return block
+    return mmap.mmap(-1, size)
 
 
 class FrameDecoder:

@@ -2,7 +2,7 @@
 
 ``base.Task`` is what every Python Task subclasses; ``third_party`` runs a
 program instead (import ``lute.tasks.third_party.ThirdPartyTask``; it is not
-imported here because it brings jinja2 onto every Task's start-up path).
+imported here, as no Python Task needs it).
 ``launch`` is the entry point of a Task process, ``registry`` maps names to
 Task classes and parameter models.
 """

@@ -16,8 +16,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import jinja2
-
 from lute.core.exceptions import ConfigurationError
 from lute.core.files import write_atomically
 
@@ -56,6 +54,8 @@ def render_template(
         ConfigurationError: The template is missing, has a syntax error or
             uses an undefined variable; the message names the template.
     """
+    import jinja2  # noqa: PLC0415 (slow to import; a Task without a template never needs it)
+
     dirs = search_path(template_dir)
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(dirs),

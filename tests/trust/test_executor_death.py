@@ -59,17 +59,27 @@ def wait_until_gone(pids: list[int], timeout: float = SYNC_TIMEOUT_S) -> list[in
             os.close(fd)
 
 
-def processes_of_run(run_id: str) -> list[int]:
-    """Every process whose environment names ``run_id`` (Task, grandchild, watchdog)."""
+def processes_of_run(run_id: str, executor: subprocess.Popen[str]) -> list[int]:
+    """Every live process of the run (Task, grandchild, watchdog), however the Task started.
+
+    A Task started as a fresh interpreter, and what it starts, show the run in
+    their environment. A Task forked from its Executor, and its watchdog,
+    show in ``/proc`` the environment and command line the Executor was
+    started with (those a process was exec'd with): they are the processes
+    with the Executor's command line, but for the Executor itself.
+    """
+    command = [arg.encode() for arg in executor.args]
     found = []
     for entry in os.listdir("/proc"):
-        if not entry.isdigit():
+        if not entry.isdigit() or int(entry) == executor.pid:
             continue
         try:
             environ = Path(f"/proc/{entry}/environ").read_bytes()
+            cmdline = Path(f"/proc/{entry}/cmdline").read_bytes().split(b"\0")[:-1]
         except OSError:
             continue
-        if f"LUTE_RUN_ID={run_id}".encode() in environ.split(b"\0") and alive(int(entry)):
+        ours = f"LUTE_RUN_ID={run_id}".encode() in environ.split(b"\0") or cmdline == command
+        if ours and alive(int(entry)):
             found.append(int(entry))
     return found
 
@@ -112,7 +122,7 @@ def test_killed_executor_takes_its_task_group_along_and_readers_settle_the_run(
 
     # The Task's watchdog sees the Executor's socket close and ends the group.
     assert wait_until_gone(pids) == []
-    assert wait_until_gone(processes_of_run(run_id)) == []
+    assert wait_until_gone(processes_of_run(run_id, lute)) == []
     assert runs_row(work_dir)["status"] == "RUNNING"  # nobody has read the runs yet
 
     listing = run_lute(["db", "list", "--work-dir", str(work_dir)], lute_env)
@@ -136,7 +146,9 @@ def test_cancel_ends_what_a_dead_executor_left_and_settles_the_run(lute_env, wor
     [run_file] = (work_dir / "runs").glob("*.json")
     advert = json.loads(run_file.read_text())
     watchdogs = [
-        pid for pid in processes_of_run(run_file.stem) if os.getpgid(pid) != advert["task_pgid"]
+        pid
+        for pid in processes_of_run(run_file.stem, lute)
+        if os.getpgid(pid) != advert["task_pgid"]
     ]
     assert len(watchdogs) == 1
     os.kill(watchdogs[0], signal.SIGKILL)  # a machine that failed twice over

@@ -33,13 +33,29 @@ FREE_DESCRIPTORS = 8
 """Descriptors left to the Executor beyond those it holds, so accept() hits EMFILE."""
 
 
-def task_socket(pid: int) -> str:
-    """The socket address the Executor gave the Task (any process of the user can read it)."""
-    for entry in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0"):
-        name, _, value = entry.partition(b"=")
-        if name == b"LUTE_SOCKET":
-            return value.decode()
-    pytest.fail(f"no LUTE_SOCKET in the environment of the Task (pid {pid})")
+def executor_socket(pid: int) -> str:
+    """The address Executor ``pid`` listens on for its Task, from its descriptors in ``/proc``.
+
+    (Any process of the user can read these. The Task's own environment would
+    say it too, but a Task forked from its Executor shows in ``/proc`` the
+    environment the Executor was started with.)
+    """
+    inodes = set()
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        with contextlib.suppress(OSError):
+            link = os.readlink(f"/proc/{pid}/fd/{fd}")
+            if link.startswith("socket:["):
+                inodes.add(link[len("socket:[") : -1])
+    for line in Path("/proc/net/unix").read_text().splitlines()[1:]:
+        fields = line.split()
+        if len(fields) == 8 and fields[6] in inodes and fields[7].endswith("/executor.sock"):
+            return fields[7]
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if fields[3] == "0A" and fields[9] in inodes:  # listening
+            host, port = fields[1].split(":")
+            return f"tcp://{socket.inet_ntoa(bytes.fromhex(host)[::-1])}:{int(port, 16)}"
+    pytest.fail(f"the Executor (pid {pid}) listens on no socket")
 
 
 def connect(address: str) -> socket.socket:
@@ -122,7 +138,7 @@ def run_through_a_flood(
             held = len(os.listdir(f"/proc/{lute.pid}/fd"))
             _, hard = resource.prlimit(lute.pid, resource.RLIMIT_NOFILE)
             resource.prlimit(lute.pid, resource.RLIMIT_NOFILE, (held + free_descriptors, hard))
-        address = task_socket(pids[0])
+        address = executor_socket(lute.pid)
         try:
             for _ in range(FLOOD):
                 idle.append(connect(address))

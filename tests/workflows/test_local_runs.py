@@ -124,7 +124,9 @@ def test_status_shows_a_node_settled_after_its_executor_was_killed(lute_env, wor
     )
     runner = subprocess.Popen(
         [sys.executable, "-m", "lute", "workflow", "run", str(dag), "-c", str(config)],
-        env=lute_env,
+        # A Task forked from its Executor shows the Executor's environment in
+        # /proc (docs/executors.md); read the Task's own in a fresh interpreter.
+        env={**lute_env, "LUTE_TASK_START": "exec"},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -5,7 +5,8 @@
 * ``IpcForged`` abuses the descriptor hand-over on purpose (``case``): on an
   authenticated connection of its own it sends ``before``, one broken frame,
   then ``after``; or it tries to slip a descriptor in before the handshake.
-* ``IpcModules`` writes the names of the modules its process holds to a file.
+* ``IpcModules`` writes the names of the modules its process holds to a
+  file; the managed task ``ModulesReporter`` runs it with the default Executor.
 """
 
 from __future__ import annotations
@@ -216,3 +217,6 @@ class IpcModules(Task):
     def _run(self) -> None:
         with open(self._task_parameters.out_file, "w", encoding="utf-8") as out:
             out.write("\n".join(sorted(sys.modules)))
+
+
+MODULES_REPORTER = {"task_name": "IpcModules", "description": "Lists its process's modules."}

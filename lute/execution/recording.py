@@ -1,0 +1,23 @@
+"""Recording an attempt in the run database: once its Task process exists, and at its end.
+
+The first record (RUNNING, with who runs the Task) is what makes a run whose
+Executor dies findable and settleable later, so it is written before the
+Task does any work: a forked Task waits at its start gate until then
+(``lute.execution.start``), while its own start-up (its imports) overlaps
+the write. A record the database refuses is spooled (``lute.db.store``);
+one that can be kept nowhere is logged there as lost, and the run goes on.
+"""
+
+from __future__ import annotations
+
+from lute.core.analysis import DescribedAnalysis
+
+
+def record(desc: DescribedAnalysis) -> bool:
+    """Write ``desc`` to its database, or spool it; ``False`` if it was kept nowhere."""
+    # SQLAlchemy is slow to import: only once a record is due, when the Task
+    # process already exists and starts up alongside.
+    from lute.db.store import database_url, store_run  # noqa: PLC0415
+
+    config = desc.task_parameters.lute_config
+    return store_run(desc, database_url(config.work_dir, config.db_url), config.work_dir).stored
