@@ -134,7 +134,8 @@ def _summary_json(summary: results.RunSummary) -> dict[str, Any]:
         name: value.isoformat() if hasattr(value, "isoformat") else value
         for name, value in dataclasses.asdict(summary).items()
     }
-    return {**fields, "duration": summary.duration}
+    progress = summary.progress.to_json() if summary.progress is not None else None
+    return {**fields, "duration": summary.duration, "progress": progress}
 
 
 def _show(args: argparse.Namespace) -> int:
@@ -152,6 +153,7 @@ def _show(args: argparse.Namespace) -> int:
         ("started (UTC)", result.start_time),
         ("ended (UTC)", result.end_time),
         ("duration (s)", result.duration),
+        ("progress", _progress_text(result.progress)),
         ("exit code", result.exit_code),
         ("host", result.host),
         ("SLURM job", result.slurm_job_id),
@@ -171,6 +173,14 @@ def _show(args: argparse.Namespace) -> int:
         print()
         print_table(["PARAMETER", "VALUE"], sorted(result.parameters.items()))
     return EXIT_OK
+
+
+def _progress_text(progress: results.RecordedProgress | None) -> str | None:
+    """The last progress report and when it came (``None``: the Task reported none)."""
+    if progress is None:
+        return None
+    when = f" (at {progress.time:%Y-%m-%d %H:%M:%S})" if progress.time is not None else ""
+    return f"{progress}{when}"
 
 
 def _history(args: argparse.Namespace) -> int:

@@ -46,7 +46,7 @@ from lute.execution.process import (
     NEW_PROCESS_GROUP,
     SignalWakeup,
 )
-from lute.execution.progress import log_final_line
+from lute.execution.progress import ProgressRecorder, log_final_line
 from lute.execution.run_logs import RunLogs, check_template, log_paths
 from lute.execution.supervisor import RunState, Supervisor
 from lute.ipc.executor_side import PipeCommunicator, SocketCommunicator, socket_options
@@ -380,6 +380,7 @@ class BaseExecutor(ExecutorExtensions):
             on_stopped=self._on_stopped,
             on_continued=self._on_continued,
             on_error=self._analysis_desc.executor_errors.append,
+            recorder=ProgressRecorder.for_run(self._analysis_desc),
         )
         try:
             supervisor.run()

@@ -53,7 +53,7 @@ from lute.execution.process import (
     signal_group,
     signal_name,
 )
-from lute.execution.progress import ProgressView, heartbeat_interval
+from lute.execution.progress import ProgressRecorder, ProgressView, heartbeat_interval
 from lute.execution.run_logs import RunLogs
 from lute.ipc.executor_side import PipeCommunicator, SocketCommunicator
 from lute.ipc.message import DecodeFailure, Message, Received, TextLine
@@ -132,6 +132,7 @@ class Supervisor:
         on_error: Called with the description (and traceback) of an
             authenticated message that could not be decoded, for the run's
             record; the run goes on. It is logged either way.
+        recorder: Keeps the Task's progress reports in the run database.
     """
 
     def __init__(
@@ -148,6 +149,7 @@ class Supervisor:
         on_stopped: Callable[[], None],
         on_continued: Callable[[], None],
         on_error: Callable[[str], None] | None = None,
+        recorder: ProgressRecorder | None = None,
     ) -> None:
         if state.proc is None:
             raise ValueError("Supervisor needs a started process")
@@ -168,7 +170,7 @@ class Supervisor:
         self._exited = False
         self._open_streams = 2
         self._stop_self_pending = False
-        self._view = ProgressView(task_name, heartbeat_interval())
+        self._view = ProgressView(task_name, heartbeat_interval(), recorder=recorder)
 
     def run(self) -> None:
         """Wait until the Task has exited and its output is read.
