@@ -80,6 +80,9 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         choices=EXPORT_FORMATS,
         help="default: from the extension of -o (.csv, .json), else json",
     )
+    export.add_argument(
+        "--json", dest="format", action="store_const", const="json", help="the same as -f json"
+    )
     export.add_argument("-t", "--task", help="only runs of this Task")
     export.add_argument("-o", "--output", help="write to this file instead of stdout")
     export.set_defaults(handler=_export)
