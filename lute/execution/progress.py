@@ -109,6 +109,8 @@ class ProgressView:
         self._recorder = recorder
         self._heartbeat = heartbeat
         self._terminal = sys.stderr.isatty() if terminal is None else terminal
+        # -q shows only warnings and the final line: no bar either.
+        self._terminal = self._terminal and logger.isEnabledFor(logging.INFO)
         self._started = time.monotonic()
         self._last_activity = self._started
         self._last_step = -1

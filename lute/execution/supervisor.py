@@ -42,6 +42,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from lute.core.logformat import relayed_level
 from lute.core.procinfo import live_group_members
 from lute.core.progress import TaskProgress
 from lute.execution.process import (
@@ -226,7 +227,7 @@ class Supervisor:
             if isinstance(item, TextLine):
                 if item.stream == "stderr":
                     self._state.stderr_tail.append(item.text[:STDERR_TAIL_CHARS])
-                self._task_logger.info("%s", item.text)
+                self._task_logger.log(relayed_level(item.text), "%s", item.text)
             elif isinstance(item, DecodeFailure):
                 logger.error("%s: %s", self._task_name, item)
                 if self._on_error is not None:
