@@ -57,8 +57,8 @@ class StatusDisplay:
 
     On a terminal, a table redrawn in place with a bar of the nodes done
     and the time elapsed under it; otherwise one line per change
-    (``HH:MM:SS NODE: STATUS``, and when a node ends ``(N of M nodes done,
-    T elapsed)``) and the table at the end.
+    (``HH:MM:SS NODE: STATUS``, and when a node ends ``HH:MM:SS N of M nodes
+    done, T elapsed``) and the table at the end.
 
     Args:
         workflow: The graph.
@@ -83,8 +83,10 @@ class StatusDisplay:
             self._started.add(name)
         if not self._tty:
             shown = status_label(status, name in self._started)
-            done = f" ({self.progress()})" if status.final else ""
-            self._out.write(f"{dt.datetime.now():%H:%M:%S} {name}: {shown}{done}\n")
+            now = f"{dt.datetime.now():%H:%M:%S}"
+            self._out.write(f"{now} {name}: {shown}\n")
+            if status.final:
+                self._out.write(f"{now} {self.progress()}\n")
             self._out.flush()
             return
         self.draw()

@@ -70,9 +70,10 @@ def test_every_listing_and_show_gives_one_json_document(lute_env, recorded):
 
 
 def test_a_workflow_says_how_many_nodes_are_done_and_how_long_it_took(lute_env, recorded):
-    lines = recorded["log"].splitlines()
-    assert any(" A: COMPLETED (1 of 2 nodes done, " in line for line in lines), lines
-    assert any(" B: COMPLETED (2 of 2 nodes done, " in line for line in lines), lines
+    lines = [line.split(" ", 1)[-1] for line in recorded["log"].splitlines()]
+    ended = lines.index("A: COMPLETED")
+    assert lines[ended + 1].startswith("1 of 2 nodes done, "), lines
+    assert lines[lines.index("B: COMPLETED") + 1].startswith("2 of 2 nodes done, "), lines
     shown = run_lute(["workflow", "status", recorded["wf"][:6]], lute_env).stdout
     assert "2 of 2 nodes done, " in shown and " elapsed" in shown
 
