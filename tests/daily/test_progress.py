@@ -7,7 +7,7 @@ import sqlite3
 import subprocess
 import sys
 
-from conftest import run_lute, write_config
+from conftest import REPO, run_lute, write_config
 
 from daily.helpers import PtyReader, demo_config, demo_env, read_until, start_lute
 
@@ -118,3 +118,48 @@ def test_a_database_from_before_progress_gains_its_columns(lute_env, work_dir, t
     assert second.returncode == 0, second.stderr
     newest, older = json.loads(run_lute(["db", "list", "--json"], env).stdout)
     assert newest["progress"]["done"] == 4 and older["progress"] is None
+
+
+def test_a_progress_write_the_database_refuses_is_one_warning_and_the_run_goes_on(
+    lute_env, work_dir, tmp_path
+):
+    env = demo_env(lute_env)
+    assert run_lute(["run", "-t", "DailyDemoer", "-c", str(demo_config(tmp_path))], env).stdout
+    with sqlite3.connect(work_dir / "lute.db") as conn:  # refuses live progress, nothing else
+        conn.execute(
+            "CREATE TRIGGER refuse BEFORE UPDATE OF progress_done ON runs"
+            " WHEN NEW.status = 'RUNNING' BEGIN SELECT RAISE(ABORT, 'progress refused'); END"
+        )
+    done = run_lute(["run", "-t", "DailyDemoer", "-c", str(demo_config(tmp_path, steps=50))], env)
+    assert done.returncode == 0, done.stderr
+    (warning,) = [line for line in done.stderr.splitlines() if " WARNING:" in line]
+    assert "could not record the progress of run" in warning and "progress refused" in warning
+    shown = json.loads(run_lute(["db", "show", done.stdout.strip(), "--json"], env).stdout)
+    assert shown["status"] == "COMPLETED" and shown["progress"]["done"] == 50
+
+
+def test_a_workflow_on_a_terminal_draws_a_bar_of_its_nodes_done(lute_env, tmp_path):
+    dag = tmp_path / "chain.yaml"
+    dag.write_text("task_name: Tester\nname: A\nnext:\n  - task_name: Tester\n    name: B\n")
+    terminal = PtyReader()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "lute",
+            "workflow",
+            "run",
+            str(dag),
+            "-c",
+            str(REPO / "config/test.yaml"),
+        ],
+        env={**lute_env, "TERM": "xterm"},
+        stdout=subprocess.PIPE,
+        stderr=terminal.child,
+        text=True,
+    )
+    out, _ = proc.communicate(timeout=120)
+    seen = terminal.text()
+    assert proc.returncode == 0, seen
+    assert "] 0 of 2 nodes done, " in seen and "[" + "#" * 30 + "] 2 of 2 nodes done, " in seen
+    assert len(out.strip()) == 32  # stdout holds the workflow id alone
