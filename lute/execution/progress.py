@@ -94,7 +94,9 @@ class ProgressView:
     Args:
         task_name: Named in the lines.
         heartbeat: Seconds of silence before a heartbeat line; ``None``: never.
-        terminal: Draw a bar; default: whether stderr is a terminal.
+        terminal: Draw a bar; default: whether stderr is a terminal. Never
+            when this module's INFO lines are off (``-q``: only warnings and
+            the final line).
         recorder: Keeps each report in the run database too.
     """
 
@@ -108,9 +110,8 @@ class ProgressView:
         self._task_name = task_name
         self._recorder = recorder
         self._heartbeat = heartbeat
-        self._terminal = sys.stderr.isatty() if terminal is None else terminal
-        # -q shows only warnings and the final line: no bar either.
-        self._terminal = self._terminal and logger.isEnabledFor(logging.INFO)
+        on_terminal = sys.stderr.isatty() if terminal is None else terminal
+        self._terminal = on_terminal and logger.isEnabledFor(logging.INFO)
         self._started = time.monotonic()
         self._last_activity = self._started
         self._last_step = -1
