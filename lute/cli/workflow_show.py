@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import datetime as dt
+import io
 import sys
 import time
 from collections.abc import Iterable, Mapping
@@ -114,11 +115,15 @@ class StatusDisplay:
         return nodes_done_line(done, total, time.monotonic() - self._began)
 
     def _bar(self) -> str:
-        """The progress line under the live table: a bar of the nodes done."""
+        """The progress line under the live table: ``rich``'s bar of the nodes done."""
+        from rich.console import Console  # noqa: PLC0415 (only a terminal needs it)
+        from rich.progress_bar import ProgressBar  # noqa: PLC0415
+
         done, total = self._counts()
-        width = BAR_WIDTH
-        filled = width * done // total if total else width
-        return f"[{'#' * filled}{'-' * (width - filled)}] {self.progress()}\n"
+        drawn = io.StringIO()
+        console = Console(file=drawn, force_terminal=True, width=BAR_WIDTH)
+        console.print(ProgressBar(total=total or 1, completed=done, width=BAR_WIDTH), end="")
+        return f"{drawn.getvalue()} {self.progress()}\n"
 
     def draw(self) -> None:
         """Show the table, over the previous one on a terminal."""
