@@ -172,7 +172,8 @@ def test_status_lines_when_not_a_tty(lute_env, work_dir, tmp_path):
     done = run_lute(["workflow", "run", str(dag), "-c", str(config)], lute_env)
     assert done.returncode == 0, done.stderr
     changes = [line.split(" ", 1)[1] for line in log_lines(done.stderr) if line[:2].isdigit()]
-    assert changes == ["Tester: RUNNING", "Tester: COMPLETED"]
+    assert changes[:2] == ["Tester: RUNNING", "Tester: COMPLETED"]
+    assert changes[2].startswith("1 of 1 nodes done, ") and len(changes) == 3
     assert yaml.safe_load(dag.read_text())["task_name"] == "Tester"
 
 

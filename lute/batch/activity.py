@@ -28,7 +28,7 @@ from lute.batch.parse import QueuedJob
 from lute.batch.script import SCRIPT_MARK
 from lute.core.analysis import TaskStatus
 from lute.core.exceptions import SubmissionError, UnknownNameError
-from lute.db.results import export_results, list_runs
+from lute.db.results import RecordedProgress, export_results, list_runs
 from lute.db.schema import Database
 from lute.db.workflow_runs import WorkflowStore
 
@@ -50,6 +50,7 @@ class Activity:
         where: The host of a run; the partition (and why it waits) of a job.
         job_id: The run's batch job, if it has one.
         workflow: ``WF_ID NODE`` when it is a node of a workflow run.
+        progress: The run's latest recorded progress report, if any.
     """
 
     kind: str
@@ -60,6 +61,7 @@ class Activity:
     where: str
     job_id: str | None = None
     workflow: str | None = None
+    progress: RecordedProgress | None = None
 
 
 def running_now(database: Database | None, *, ask_slurm: bool = True) -> list[Activity]:
@@ -100,6 +102,7 @@ def _runs(database: Database) -> list[Activity]:
                 where=result.host or "-",
                 job_id=result.slurm_job_id,
                 workflow=f"{node.wf_id[:8]} {node.node}" if node else None,
+                progress=result.progress,
             )
         )
     return activities

@@ -80,6 +80,9 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         choices=EXPORT_FORMATS,
         help="default: from the extension of -o (.csv, .json), else json",
     )
+    export.add_argument(
+        "--json", dest="format", action="store_const", const="json", help="the same as -f json"
+    )
     export.add_argument("-t", "--task", help="only runs of this Task")
     export.add_argument("-o", "--output", help="write to this file instead of stdout")
     export.set_defaults(handler=_export)
@@ -134,7 +137,8 @@ def _summary_json(summary: results.RunSummary) -> dict[str, Any]:
         name: value.isoformat() if hasattr(value, "isoformat") else value
         for name, value in dataclasses.asdict(summary).items()
     }
-    return {**fields, "duration": summary.duration}
+    progress = summary.progress.to_json() if summary.progress is not None else None
+    return {**fields, "duration": summary.duration, "progress": progress}
 
 
 def _show(args: argparse.Namespace) -> int:
@@ -152,6 +156,7 @@ def _show(args: argparse.Namespace) -> int:
         ("started (UTC)", result.start_time),
         ("ended (UTC)", result.end_time),
         ("duration (s)", result.duration),
+        ("progress", _progress_text(result.progress)),
         ("exit code", result.exit_code),
         ("host", result.host),
         ("SLURM job", result.slurm_job_id),
@@ -171,6 +176,14 @@ def _show(args: argparse.Namespace) -> int:
         print()
         print_table(["PARAMETER", "VALUE"], sorted(result.parameters.items()))
     return EXIT_OK
+
+
+def _progress_text(progress: results.RecordedProgress | None) -> str | None:
+    """The last progress report and when it came (``None``: the Task reported none)."""
+    if progress is None:
+        return None
+    when = f" (at {progress.time:%Y-%m-%d %H:%M:%S})" if progress.time is not None else ""
+    return f"{progress}{when}"
 
 
 def _history(args: argparse.Namespace) -> int:

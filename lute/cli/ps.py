@@ -9,10 +9,12 @@ started is listed once, as its run.
 from __future__ import annotations
 
 import argparse
+import dataclasses
+from typing import Any
 
 from lute.batch.activity import Activity, running_now
 from lute.cli.locate import database_options, open_located
-from lute.cli.table import format_table
+from lute.cli.table import format_table, print_json
 from lute.core.exceptions import UnknownNameError
 from lute.core.exit_codes import EXIT_OK
 
@@ -25,6 +27,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="what is running and queued now: local runs and lute's SLURM jobs",
     )
     ps.add_argument("--no-slurm", action="store_true", help="do not ask SLURM for queued jobs")
+    ps.add_argument("--json", action="store_true", help="as JSON")
     ps.set_defaults(handler=_ps)
 
 
@@ -40,12 +43,31 @@ def elapsed_text(value: float | str | None) -> str:
 
 def format_activities(activities: list[Activity]) -> str:
     """One row per run or job."""
-    headers = ["KIND", "ID", "NAME", "STATE", "ELAPSED", "WHERE", "JOB", "WORKFLOW"]
+    headers = ["KIND", "ID", "NAME", "STATE", "ELAPSED", "PROGRESS", "WHERE", "JOB", "WORKFLOW"]
     rows = [
-        [a.kind, a.ident, a.name, a.state, elapsed_text(a.elapsed), a.where, a.job_id, a.workflow]
+        [
+            a.kind,
+            a.ident,
+            a.name,
+            a.state,
+            elapsed_text(a.elapsed),
+            a.progress,
+            a.where,
+            a.job_id,
+            a.workflow,
+        ]
         for a in activities
     ]
     return format_table(headers, rows)
+
+
+def activity_json(activity: Activity) -> dict[str, Any]:
+    """One run or job as JSON values (``elapsed`` in seconds, or SLURM's text)."""
+    progress = activity.progress
+    return {
+        **dataclasses.asdict(activity),
+        "progress": progress.to_json() if progress is not None else None,
+    }
 
 
 def _ps(args: argparse.Namespace) -> int:
@@ -54,5 +76,8 @@ def _ps(args: argparse.Namespace) -> int:
     except UnknownNameError:
         database = None  # nothing recorded here yet: only the queue can have something
     activities = running_now(database, ask_slurm=not args.no_slurm)
+    if args.json:
+        print_json([activity_json(activity) for activity in activities])
+        return EXIT_OK
     print(format_activities(activities) if activities else "nothing running or queued")
     return EXIT_OK

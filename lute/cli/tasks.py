@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 
@@ -33,6 +34,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     helping.add_argument(
         "--yaml", action="store_true", help="print a config section with every default"
     )
+    helping.add_argument("--json", action="store_true", help="as JSON")
     helping.set_defaults(handler=_help)
 
 
@@ -82,6 +84,17 @@ def _help(args: argparse.Namespace) -> int:
     model = registry.parameter_model(task)
     if args.yaml:
         sys.stdout.write(yaml_section(task, model))
+        return EXIT_OK
+    if args.json:
+        print_json(
+            {
+                "task": task,
+                "description": summary_line(model),
+                "managed_tasks": _managed_by_task().get(task, []),
+                "model": f"{model.__module__}.{model.__name__}",
+                "parameters": [dataclasses.asdict(doc) for doc in describe_parameters(model)],
+            }
+        )
         return EXIT_OK
     out = sys.stdout
     out.write(f"{task}: {summary_line(model)}\n")

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import sys
 import threading
 from typing import TextIO
 
+from lute.cli.table import print_json
+from lute.core.exceptions import ConfigurationError
 from lute.core.exit_codes import EXIT_OK
 from lute.triggers.plan import plan
 from lute.triggers.service import TriggerStats, WatchService
@@ -32,14 +35,21 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     mode.add_argument(
         "--dry-run", action="store_true", help="print what would be launched now, and exit"
     )
+    watch.add_argument("--json", action="store_true", help="with --dry-run: as JSON")
     watch.set_defaults(handler=_watch)
 
 
 def _watch(args: argparse.Namespace) -> int:
     spec = load_spec(args.triggers)
+    if args.json and not args.dry_run:
+        raise ConfigurationError("--json goes with --dry-run (a watcher's output is its log)")
     if args.dry_run:
-        for line in plan(spec):
-            sys.stdout.write(f"{line}\n")
+        planned = plan(spec)
+        if args.json:
+            print_json([dataclasses.asdict(item) for item in planned])
+            return EXIT_OK
+        for item in planned:
+            sys.stdout.write(f"{item.text}\n")
         return EXIT_OK
     if not sys.stdout.isatty():
         return WatchService(spec, once=args.once).run()

@@ -1,30 +1,49 @@
 """``lute workflow list|status|cancel``, and the live table of ``lute workflow run``.
 
 ``list`` and ``status`` read the records (and ask SLURM about submitted
-nodes the records cannot place yet); ``status`` shows one row per node:
-its state, the run it became, the attempt, when it started, how long it
-took, its SLURM job and its log. Times are UTC.
+nodes the records cannot place yet); ``status`` says how many nodes are
+done (ended, whatever the outcome) of how many and the time elapsed, then
+shows one row per node: its state, the run it became, the attempt, when it
+started, how long it took, its SLURM job and its log. Times are UTC. Both
+take ``--json``.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
+import io
 import sys
-from collections.abc import Mapping
-from typing import TextIO
+import time
+from collections.abc import Iterable, Mapping
+from typing import Any, TextIO
 
 from lute.batch.cancel import cancel_workflow
 from lute.batch.dag import Workflow
 from lute.batch.follow import WorkflowView, follow_workflow
 from lute.cli.locate import open_located
-from lute.cli.table import format_table
+from lute.cli.table import format_table, print_json
 from lute.core.analysis import TaskStatus
 from lute.core.exit_codes import EXIT_OK
+from lute.db.workflow_records import WorkflowRecord
 from lute.db.workflow_runs import WorkflowStore
+from lute.execution.progress import format_duration
 
 NOT_RUN = "CANCELLED (not run)"
+BAR_WIDTH = 30
 SKIPPED = "SKIPPED"
+
+
+def nodes_done_line(done: int, total: int, elapsed: float | None) -> str:
+    """``3 of 5 nodes done, 1 min 02 s elapsed`` (done: ended, whatever the outcome)."""
+    return f"{done} of {total} nodes done, {format_duration(elapsed)} elapsed"
+
+
+def count_done(states: Iterable[bool]) -> tuple[int, int]:
+    """How many of the nodes have ended, and how many there are."""
+    ended = list(states)
+    return sum(ended), len(ended)
 
 
 def status_label(status: TaskStatus, started: bool) -> str:
@@ -37,8 +56,10 @@ def status_label(status: TaskStatus, started: bool) -> str:
 class StatusDisplay:
     """The nodes of a running workflow, as they change.
 
-    On a terminal, a table redrawn in place; otherwise one line per change
-    (``HH:MM:SS NODE: STATUS``) and the table at the end.
+    On a terminal, a table redrawn in place with a bar of the nodes done
+    and the time elapsed under it; otherwise one line per change
+    (``HH:MM:SS NODE: STATUS``, and when a node ends ``HH:MM:SS N of M nodes
+    done, T elapsed``) and the table at the end.
 
     Args:
         workflow: The graph.
@@ -54,6 +75,7 @@ class StatusDisplay:
         self._out = out
         self._tty = out.isatty()
         self._drawn = 0
+        self._began = time.monotonic()
 
     def __call__(self, name: str, status: TaskStatus) -> None:
         """Show that node ``name`` is now ``status``."""
@@ -62,7 +84,10 @@ class StatusDisplay:
             self._started.add(name)
         if not self._tty:
             shown = status_label(status, name in self._started)
-            self._out.write(f"{dt.datetime.now():%H:%M:%S} {name}: {shown}\n")
+            now = f"{dt.datetime.now():%H:%M:%S}"
+            self._out.write(f"{now} {name}: {shown}\n")
+            if status.final:
+                self._out.write(f"{now} {self.progress()}\n")
             self._out.flush()
             return
         self.draw()
@@ -79,9 +104,30 @@ class StatusDisplay:
             rows.append((name, node.task_name, shown, ", ".join(node.parents) or "-"))
         return format_table(["NODE", "MANAGED TASK", "STATUS", "AFTER"], rows) + "\n"
 
+    def _counts(self) -> tuple[int, int]:
+        return count_done(
+            name in self._skipped or status.final for name, status in self._statuses.items()
+        )
+
+    def progress(self) -> str:
+        """How many nodes are done (ended, or reused by a rerun) and the time elapsed."""
+        done, total = self._counts()
+        return nodes_done_line(done, total, time.monotonic() - self._began)
+
+    def _bar(self) -> str:
+        """The progress line under the live table: ``rich``'s bar of the nodes done."""
+        from rich.console import Console  # noqa: PLC0415 (only a terminal needs it)
+        from rich.progress_bar import ProgressBar  # noqa: PLC0415
+
+        done, total = self._counts()
+        drawn = io.StringIO()
+        console = Console(file=drawn, force_terminal=True, width=BAR_WIDTH)
+        console.print(ProgressBar(total=total or 1, completed=done, width=BAR_WIDTH), end="")
+        return f"{drawn.getvalue()} {self.progress()}\n"
+
     def draw(self) -> None:
         """Show the table, over the previous one on a terminal."""
-        table = self.table()
+        table = self.table() + (self._bar() if self._tty else "")
         if self._tty and self._drawn:
             self._out.write(f"\x1b[{self._drawn}F\x1b[J")
         self._out.write(table)
@@ -101,11 +147,13 @@ def register_views(
     """Add ``list``, ``status`` and ``cancel`` to ``lute workflow``."""
     listing = actions.add_parser("list", parents=[where], help="workflow runs, newest first")
     listing.add_argument("-n", "--limit", type=int, default=20, help="at most N (0: all)")
+    listing.add_argument("--json", action="store_true", help="as JSON")
     listing.set_defaults(handler=_list)
     status = actions.add_parser(
         "status", parents=[where], help="one workflow run: one row per node"
     )
     status.add_argument("wf_id", metavar="WF_ID", help="workflow run id (or a unique prefix)")
+    status.add_argument("--json", action="store_true", help="as JSON")
     status.set_defaults(handler=_status)
     cancel = actions.add_parser(
         "cancel",
@@ -120,10 +168,26 @@ def _store(args: argparse.Namespace) -> WorkflowStore:
     return WorkflowStore(open_located(args))
 
 
+def _seconds(record: WorkflowRecord) -> float | None:
+    """How long a workflow run took, or has been running."""
+    if record.start_time is None:
+        return None
+    end = record.end_time or dt.datetime.now(dt.timezone.utc)
+    start = record.start_time
+    if (start.tzinfo is None) != (end.tzinfo is None):  # stored naive UTC
+        end = end.replace(tzinfo=start.tzinfo)
+    return (end - start).total_seconds()
+
+
+def _when(value: dt.datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
 def _list(args: argparse.Namespace) -> int:
     store = _store(args)
     records = store.recent(args.limit or None)
     rows = []
+    listed = []
     for record in records:
         status = record.status
         if not record.final:
@@ -131,6 +195,20 @@ def _list(args: argparse.Namespace) -> int:
         duration = None
         if record.start_time and record.end_time:
             duration = f"{(record.end_time - record.start_time).total_seconds():.1f}"
+        nodes = len(store.node_records(record.wf_id))
+        listed.append(
+            {
+                "wf_id": record.wf_id,
+                "dag": record.dag_path,
+                "mode": record.mode,
+                "status": status,
+                "start_time": _when(record.start_time),
+                "end_time": _when(record.end_time),
+                "seconds": _seconds(record),
+                "nodes": nodes,
+                "rerun_of": record.rerun_of,
+            }
+        )
         rows.append(
             [
                 record.wf_id,
@@ -139,10 +217,13 @@ def _list(args: argparse.Namespace) -> int:
                 status,
                 record.start_time,
                 duration,
-                len(store.node_records(record.wf_id)),
+                nodes,
                 record.rerun_of[:8] if record.rerun_of else None,
             ]
         )
+    if args.json:
+        print_json(listed)
+        return EXIT_OK
     if not rows:
         print("no workflow runs")
         return EXIT_OK
@@ -153,16 +234,53 @@ def _list(args: argparse.Namespace) -> int:
 
 def _status(args: argparse.Namespace) -> int:
     view = follow_workflow(_store(args), args.wf_id)
+    if args.json:
+        print_json(view_json(view))
+        return EXIT_OK
     print(describe(view))
     return EXIT_OK
+
+
+def view_json(view: WorkflowView) -> dict[str, Any]:
+    """A workflow run and its nodes as JSON values (times ISO 8601, UTC)."""
+    record = view.record
+    done, total = count_done(node.state.final for node in view.nodes.values())
+    fields = {
+        name: value
+        for name, value in dataclasses.asdict(record).items()
+        if name not in ("dag_text", "start_time", "end_time")
+    }
+    nodes = []
+    for node in view.nodes.values():
+        data = dataclasses.asdict(node)
+        data.update(
+            state=node.state.value,
+            label=node.label,
+            start_time=_when(node.start_time),
+            end_time=_when(node.end_time),
+            duration=node.duration,
+        )
+        nodes.append(data)
+    return {
+        **fields,
+        "status": view.status.value,
+        "start_time": _when(record.start_time),
+        "end_time": _when(record.end_time),
+        "nodes_done": done,
+        "nodes_total": total,
+        "elapsed": _seconds(record),
+        "nodes": nodes,
+    }
 
 
 def describe(view: WorkflowView) -> str:
     """A workflow run's summary, then its node table."""
     record = view.record
+    done, total = count_done(node.state.final for node in view.nodes.values())
     fields: Mapping[str, object] = {
         "workflow run": record.wf_id,
         "status": view.status.value + (f" ({record.reason})" if record.reason else ""),
+        "progress": nodes_done_line(done, total, _seconds(record)),
         "dag": f"{record.dag_path} (sha256 {record.dag_digest[:12]})",
         "config": f"{record.config_path} (sha256 {record.config_digest[:12]})",
         "mode": record.mode,

@@ -6,6 +6,8 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any
 
+from lute.core.progress import TaskProgress
+
 
 class TaskStatus(enum.Enum):
     """Where a Task is in its life.
@@ -89,6 +91,9 @@ class DescribedAnalysis:
         executor_start: When that process started (``/proc`` clock ticks):
             with the pid, an identity that pid reuse cannot fake.
         task_pgid: The Task's process group, which holds everything it started.
+        progress: The Task's last progress report, so the record says how far
+            it got (``Task._report_progress``); ``None`` if it reported none.
+        progress_time: POSIX time that report arrived.
     """
 
     task_result: TaskResult
@@ -107,6 +112,8 @@ class DescribedAnalysis:
     executor_pid: int | None = None
     executor_start: str | None = None
     task_pgid: int | None = None
+    progress: TaskProgress | None = None
+    progress_time: float | None = None
 
     @property
     def duration(self) -> float | None:

@@ -23,6 +23,7 @@ __all__ = [
     "LineFormatter",
     "colour_wanted",
     "current_stderr_handler",
+    "relayed_level",
 ]
 
 LOG_FORMAT = "%(asctime)s %(levelname)s:%(name)s: %(message)s"
@@ -33,6 +34,7 @@ RELAYED_PREFIX = "lute.task."
 """Loggers that carry the Task's own output lines, which bring their own time."""
 
 _STAMPED = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d ")
+_STAMPED_LEVEL = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d (WARNING|ERROR|CRITICAL):")
 _COLOURS = {
     logging.DEBUG: "\x1b[2m",
     logging.INFO: "\x1b[36m",
@@ -79,6 +81,17 @@ class LineFormatter(logging.Formatter):
             return super().format(record)
         finally:
             record.levelname = plain
+
+
+def relayed_level(line: str) -> int:
+    """The level to relay a Task's output line at: the one it was logged at, else INFO.
+
+    A Task logging through lute's format says its level in the line; relaying
+    its warnings and errors as such keeps them visible under ``-q``, while
+    its other output (and a program's plain lines) stays at INFO.
+    """
+    found = _STAMPED_LEVEL.match(line)
+    return logging.INFO if found is None else logging.getLevelName(found.group(1))
 
 
 class _CurrentStderrHandler(logging.StreamHandler):  # type: ignore[type-arg]

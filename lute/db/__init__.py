@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from lute.db.latest import read_latest_db_entry
     from lute.db.records import RunRecord, describe_run
     from lute.db.results import (
+        RecordedProgress,
         Result,
         RunSummary,
         UnknownRunError,
@@ -57,6 +58,7 @@ if TYPE_CHECKING:
 _HOMES = {
     "Database": "lute.db.schema",
     "DatabaseError": "lute.db.errors",
+    "RecordedProgress": "lute.db.results",
     "Result": "lute.db.results",
     "RunRecord": "lute.db.records",
     "RunSummary": "lute.db.results",
@@ -87,6 +89,7 @@ _HOMES = {
 __all__ = [
     "Database",
     "DatabaseError",
+    "RecordedProgress",
     "Result",
     "RunRecord",
     "RunSummary",

@@ -24,6 +24,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from lute.core.analysis import DescribedAnalysis
+from lute.core.progress import TaskProgress
 from lute.core.redaction import recordable_environment, redact_text, redact_value
 
 HEADER_FIELDS = (
@@ -41,9 +42,13 @@ RESULT_COLUMNS = (
     "result.payload",
     "result.impl_schemas",
 )
-TIME_COLUMNS = ("start_time", "end_time")
+TIME_COLUMNS = ("start_time", "end_time", "progress_time")
 PROCESS_COLUMNS = ("executor_pid", "executor_start", "task_pgid")
 """Who runs a run: a RUNNING row whose Executor is gone can then be settled."""
+PROGRESS_COLUMNS = ("progress_done", "progress_total", "progress_text", "progress_time")
+"""How far the Task said it got (``Task._report_progress``), and when it said so."""
+PROGRESS_TEXT_CHARS = 200
+"""A progress text is for a person glancing at a listing: longer ones are cut."""
 RESERVED_COLUMNS = frozenset(
     {
         "id",
@@ -63,6 +68,7 @@ RESERVED_COLUMNS = frozenset(
         "invalid_reason",
         "executor_errors",
         *PROCESS_COLUMNS,
+        *PROGRESS_COLUMNS,
         *RESULT_COLUMNS,
     }
 )
@@ -348,9 +354,34 @@ def describe_run(desc: DescribedAnalysis) -> RunRecord:
             "executor_pid": desc.executor_pid,
             "executor_start": desc.executor_start,
             "task_pgid": desc.task_pgid,
+            **progress_values(desc.progress, desc.progress_time),
         }
     )
     return RunRecord(result.task_name, run_id, desc.attempt, header_values, execution, row)
+
+
+def progress_values(progress: TaskProgress | None, when: float | None) -> dict[str, Any]:
+    """The ``PROGRESS_COLUMNS`` of a progress report (all ``None`` without one).
+
+    Amounts are stored as floats whatever the Task sent, so the column's type
+    does not depend on whether the first report happened to be a whole number.
+    """
+    if progress is None:
+        return dict.fromkeys(PROGRESS_COLUMNS)
+    return {
+        "progress_done": _amount(progress.done),
+        "progress_total": _amount(progress.total),
+        "progress_text": redact_text(str(progress.text)[:PROGRESS_TEXT_CHARS]) or None,
+        "progress_time": when,
+    }
+
+
+def _amount(value: Any) -> float | None:
+    """A reported amount as a float; one that is no number is not kept (nor fatal)."""
+    try:
+        return float(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
 
 
 def _redacted(value: Any) -> Any:

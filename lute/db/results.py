@@ -28,6 +28,7 @@ from sqlalchemy.engine import Row
 
 from lute.core.analysis import TaskStatus
 from lute.core.exceptions import ConfigurationError, UnknownNameError
+from lute.core.progress import TaskProgress
 from lute.core.workdir import default_work_dir
 from lute.db.columns import as_utc
 from lute.db.engine import database_url, redacted, write_transaction
@@ -43,8 +44,10 @@ from lute.db.schema import Database, open_database
 
 MIN_PREFIX = 4
 """Shortest run-id prefix accepted, so a typo does not match by accident."""
-_STRUCTURED_FIELDS = ("executor_errors", "parameters", "header", "log_paths")
+_STRUCTURED_FIELDS = ("executor_errors", "parameters", "header", "log_paths", "progress")
 """Result fields that are not one CSV cell (parameters and header get columns of their own)."""
+_PROGRESS_CSV = ("done", "total", "text", "time")
+"""The progress fields exported as ``progress.*`` CSV columns."""
 _BATCH = 500
 """Rows fetched per query when loading many results (bound-parameter limits)."""
 
@@ -54,8 +57,38 @@ class UnknownRunError(UnknownNameError):
 
 
 @dataclasses.dataclass(frozen=True)
+class RecordedProgress:
+    """How far a run had got by its last recorded progress report.
+
+    Attributes:
+        report: What the Task reported (done, total, text).
+        time: When the report arrived (UTC).
+    """
+
+    report: TaskProgress
+    time: dt.datetime | None
+
+    def to_json(self) -> dict[str, Any]:
+        """``done``, ``total``, ``fraction`` (``None``: total unknown), ``text``, ``time``."""
+        return {
+            "done": self.report.done,
+            "total": self.report.total,
+            "fraction": self.report.fraction,
+            "text": self.report.text,
+            "time": self.time.isoformat() if self.time is not None else None,
+        }
+
+    def __str__(self) -> str:
+        return str(self.report)
+
+
+@dataclasses.dataclass(frozen=True)
 class RunSummary:
-    """One line of a run listing (from the ``runs`` table)."""
+    """One line of a run listing (from the ``runs`` table).
+
+    ``progress`` is the latest report while the run goes, the last one once
+    it has ended, ``None`` if the Task reported none.
+    """
 
     run_id: str
     attempt: int
@@ -66,6 +99,7 @@ class RunSummary:
     end_time: dt.datetime | None
     experiment: str | None
     run: str | None
+    progress: RecordedProgress | None = None
 
     @property
     def duration(self) -> float | None:
@@ -103,6 +137,7 @@ class Result:
             parameter added to the model after this run is absent.
         header: The configuration header (experiment, run, ...).
         log_paths: Where the Task's stdout and stderr were written.
+        progress: The Task's last recorded progress report (see ``RunSummary``).
     """
 
     run_id: str
@@ -125,11 +160,13 @@ class Result:
     parameters: dict[str, Any]
     header: dict[str, Any]
     log_paths: dict[str, str]
+    progress: RecordedProgress | None = None
 
     def to_json(self) -> dict[str, Any]:
         """Plain JSON values: times in ISO 8601, the status by name."""
         data = dataclasses.asdict(self)
         data["status"] = self.status.value
+        data["progress"] = self.progress.to_json() if self.progress is not None else None
         data["executor_errors"] = list(self.executor_errors)
         for name in ("start_time", "end_time"):
             value = data[name]
@@ -340,7 +377,11 @@ def _load_results(database: Database, summaries: Sequence[RunSummary]) -> list[R
             for row in rows:
                 result = _result(task, row, headers.get(row["gen_cfg_id"], {}))
                 by_key[(result.run_id, result.attempt)] = result
-    return [by_key[(s.run_id, s.attempt)] for s in summaries if (s.run_id, s.attempt) in by_key]
+    return [
+        dataclasses.replace(by_key[(s.run_id, s.attempt)], progress=s.progress)
+        for s in summaries
+        if (s.run_id, s.attempt) in by_key
+    ]
 
 
 def _result(task: str, row: Any, header: dict[str, Any]) -> Result:
@@ -391,7 +432,21 @@ def _summary(row: Row[Any]) -> RunSummary:
         end_time=as_utc(row.end_time),
         experiment=row.experiment,
         run=row.run,
+        progress=_progress(row),
     )
+
+
+def _progress(row: Row[Any]) -> RecordedProgress | None:
+    """The progress columns of a ``runs`` row, if the Task ever reported any."""
+    values = row._mapping
+    if values.get("progress_done") is None:
+        return None
+    report = TaskProgress(
+        values["progress_done"],
+        values.get("progress_total") or 0.0,
+        values.get("progress_text") or "",
+    )
+    return RecordedProgress(report, as_utc(values.get("progress_time")))
 
 
 def _filled(row: Row[Any], labels: Sequence[str]) -> Any:
@@ -425,10 +480,13 @@ def result_rows(results: Iterable[Result]) -> tuple[list[str], list[dict[str, An
     for result in results:
         data = result.to_json()
         row = {name: data[name] for name in fixed}
+        progress = data["progress"] or {}
+        row.update({f"progress.{k}": progress.get(k) for k in _PROGRESS_CSV})
         row.update({f"header.{k}": v for k, v in result.header.items()})
         for name, value in result.parameters.items():
             params.setdefault(f"param.{name}")
             row[f"param.{name}"] = value
         rows.append(row)
-    columns = fixed + [f"header.{f}" for f in HEADER_FIELDS] + list(params)
+    columns = fixed + [f"progress.{k}" for k in _PROGRESS_CSV]
+    columns += [f"header.{f}" for f in HEADER_FIELDS] + list(params)
     return columns, rows

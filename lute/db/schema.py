@@ -34,7 +34,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, Program
 
 from lute.core.analysis import TaskStatus
 from lute.core.exceptions import ConfigurationError, UnknownNameError
-from lute.db.columns import column_value, needs_change, new_column_type
+from lute.db.columns import column_value, needs_change, new_column_type, to_datetime
 from lute.db.ddl import add_column, create_table, widen_to_text
 from lute.db.engine import get_engine, lock_timeout, redacted, sqlite_path, write_transaction
 from lute.db.errors import DatabaseError, failure_reason
@@ -42,6 +42,7 @@ from lute.db.lute_compat import is_lute_database, lute_database_refusal
 from lute.db.records import (
     HEADER_FIELDS,
     PROCESS_COLUMNS,
+    PROGRESS_COLUMNS,
     RESULT_COLUMNS,
     RunRecord,
     fit_columns,
@@ -101,7 +102,7 @@ class Database:
             sa.Column("end_time", sa.DateTime),
             sa.Column("experiment", sa.Text),
             sa.Column("run", sa.Text),
-            *_process_columns(),
+            *_added_columns(),
             sa.UniqueConstraint("run_id", "attempt", name="uq_runs_run_id_attempt"),
         )
         self._tables: dict[str, sa.Table] = {}
@@ -113,7 +114,7 @@ class Database:
         for table in self.metadata.sorted_tables:
             create_table(conn, table)
         present = {column["name"] for column in sa.inspect(conn).get_columns("runs")}
-        for column in _process_columns():
+        for column in _added_columns():
             if column.name not in present:
                 add_column(conn, self.runs, column)
                 logger.debug("added column %r to the runs table", column.name)
@@ -310,12 +311,44 @@ class Database:
             "run": record.header.get("run"),
             "host": row.get("host"),
             **{name: row.get(name) for name in PROCESS_COLUMNS},
+            **{name: record.row.get(name) for name in PROGRESS_COLUMNS},
+            "progress_time": to_datetime(record.row.get("progress_time")),
         }
 
+    def record_progress(self, run_id: str, attempt: int, values: Mapping[str, Any]) -> bool:
+        """Keep a live run's latest progress (``PROGRESS_COLUMNS``) in its ``runs`` row.
 
-def _process_columns() -> list[sa.Column[Any]]:
-    """Columns of ``runs`` added after its first release: who runs a live run.
+        Only the small ``runs`` row is touched, and only while the run is not
+        final: a late write never changes a finished record, whose final
+        progress its own record carries.
 
+        Returns:
+            Whether a row was updated (``False``: no such live run).
+        """
+        runs = self.runs
+        update = (
+            runs.update()
+            .where(
+                runs.c.run_id == run_id,
+                runs.c.attempt == attempt,
+                runs.c.status.in_([s.value for s in TaskStatus if not s.final]),
+            )
+            .values(
+                {
+                    **{name: values.get(name) for name in PROGRESS_COLUMNS},
+                    "progress_time": to_datetime(values.get("progress_time")),
+                }
+            )
+        )
+        with write_transaction(self.engine) as conn:
+            return bool(conn.execute(update).rowcount)
+
+
+def _added_columns() -> list[sa.Column[Any]]:
+    """Columns of ``runs`` added after its first release, added to older databases on opening.
+
+    Who runs a live run (host and process), and how far it has got
+    (``PROGRESS_COLUMNS``, latest report while it runs, last one at its end).
     New objects each call: a column belongs to one table.
     """
     return [
@@ -323,6 +356,10 @@ def _process_columns() -> list[sa.Column[Any]]:
         sa.Column("executor_pid", sa.Integer),
         sa.Column("executor_start", sa.Text),
         sa.Column("task_pgid", sa.Integer),
+        sa.Column("progress_done", sa.Float),
+        sa.Column("progress_total", sa.Float),
+        sa.Column("progress_text", sa.Text),
+        sa.Column("progress_time", sa.DateTime),
     ]
 
 

@@ -27,7 +27,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from lute.core.exceptions import ControlError, LuteError
+from lute.core.exceptions import ControlError, LuteError, UnknownNameError
 from lute.core.names import check_name
 from lute.core.procinfo import process_start_ticks
 from lute.execution.process import end_group
@@ -131,13 +131,14 @@ def _full_run_id(run_id: str, work_dir: str | os.PathLike[str]) -> str:
     as it is (and then not found), so a typo never cancels the wrong run.
 
     Raises:
-        ControlError: The prefix starts several advertised run ids.
+        UnknownNameError: The prefix starts several advertised run ids (bad
+            input, as an unknown id is).
     """
     if run_file(work_dir, run_id).exists() or len(run_id) < MIN_PREFIX:
         return run_id
     matches = [known for known in running_ids(work_dir) if known.startswith(run_id)]
     if len(matches) > 1:
-        raise ControlError(
+        raise UnknownNameError(
             f"run {run_id!r} is ambiguous: it starts {len(matches)} running run ids"
             f" ({', '.join(matches[:5])}); give more characters"
         )

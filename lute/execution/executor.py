@@ -43,7 +43,7 @@ from lute.execution.description import describe_executor, rebuild_executor
 from lute.execution.hooks import ExecutorExtensions, Hook, Tasklet
 from lute.execution.outcome import decide_outcome, new_attempt, track_message
 from lute.execution.process import CANCEL_REQUEST, SignalWakeup
-from lute.execution.progress import log_final_line
+from lute.execution.progress import ProgressRecorder, log_final_line
 from lute.execution.recording import record
 from lute.execution.run_logs import RunLogs, check_template, log_paths
 from lute.execution.start import (
@@ -397,6 +397,7 @@ class BaseExecutor(ExecutorExtensions):
             on_stopped=self._on_stopped,
             on_continued=self._on_continued,
             on_error=self._analysis_desc.executor_errors.append,
+            recorder=ProgressRecorder.for_run(self._analysis_desc),
         )
         try:
             supervisor.run()

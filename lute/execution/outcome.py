@@ -12,11 +12,13 @@ from __future__ import annotations
 import os
 import reprlib
 import socket
+import time
 from dataclasses import dataclass
 from typing import Any
 
 from lute.config.models.base import TaskParameters
 from lute.core.analysis import DescribedAnalysis, TaskResult, TaskStatus
+from lute.core.progress import TaskProgress
 from lute.execution.process import CANCEL_REQUEST, signal_name
 from lute.execution.supervisor import RunState
 from lute.ipc.message import Message
@@ -67,6 +69,8 @@ def track_message(desc: DescribedAnalysis, msg: Message) -> None:
             adopt_result(desc, msg.contents)
         if msg.signal == "TASK_FAILED":
             desc.task_result.task_status = TaskStatus.FAILED
+    elif isinstance(msg.contents, TaskProgress):
+        desc.progress, desc.progress_time = msg.contents, time.time()
 
 
 def adopt_result(desc: DescribedAnalysis, reported: TaskResult) -> None:

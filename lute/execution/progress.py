@@ -1,5 +1,12 @@
 """What a person watching a run sees of it: progress, heartbeats, the final line.
 
+Progress is also kept with the run's record: ``ProgressRecorder`` writes the
+latest report into the run's ``runs`` row while it runs (so ``lute ps`` and
+``lute db show`` say how far it is), at most once a second and from a thread
+of its own, so a slow or locked database never holds up the wait loop and a
+failed write never fails the run. The final record carries the last report
+(``DescribedAnalysis.progress``).
+
 The final line of every attempt goes to ``lute.core.logformat.SUMMARY_LOGGER``
 so the ``lute`` command shows it even with ``-q``: it says how the attempt
 ended, how long it took and which run it was, which is all a script or a
@@ -11,6 +18,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import threading
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -86,15 +94,24 @@ class ProgressView:
     Args:
         task_name: Named in the lines.
         heartbeat: Seconds of silence before a heartbeat line; ``None``: never.
-        terminal: Draw a bar; default: whether stderr is a terminal.
+        terminal: Draw a bar; default: whether stderr is a terminal. Never
+            when this module's INFO lines are off (``-q``: only warnings and
+            the final line).
+        recorder: Keeps each report in the run database too.
     """
 
     def __init__(
-        self, task_name: str, heartbeat: float | None, terminal: bool | None = None
+        self,
+        task_name: str,
+        heartbeat: float | None,
+        terminal: bool | None = None,
+        recorder: ProgressRecorder | None = None,
     ) -> None:
         self._task_name = task_name
+        self._recorder = recorder
         self._heartbeat = heartbeat
-        self._terminal = sys.stderr.isatty() if terminal is None else terminal
+        on_terminal = sys.stderr.isatty() if terminal is None else terminal
+        self._terminal = on_terminal and logger.isEnabledFor(logging.INFO)
         self._started = time.monotonic()
         self._last_activity = self._started
         self._last_step = -1
@@ -127,6 +144,8 @@ class ProgressView:
         """Show a progress report and keep it as the attempt's last."""
         self.activity()
         self.last = progress
+        if self._recorder is not None:
+            self._recorder.offer(progress)
         if self._terminal:
             self._draw(progress)
             return
@@ -152,7 +171,111 @@ class ProgressView:
         )
 
     def close(self) -> None:
-        """Take the bar down (it stays on screen as drawn last)."""
+        """Take the bar down (it stays on screen as drawn last); stop recording."""
+        if self._recorder is not None:
+            self._recorder.close()
         if self._bar is not None:
             self._bar.stop()
             self._bar = None
+
+
+RECORD_INTERVAL_S = 1.0
+"""Least time between two writes of a live run's progress to the database."""
+
+
+class ProgressRecorder:
+    """Keeps a live run's latest progress in its ``runs`` row, throttled and harmless.
+
+    ``offer`` only leaves the report for a writer thread, which writes the
+    latest one it finds and then waits ``interval`` seconds before the next
+    write: a Task reporting thousands of steps a second costs one small
+    update a second, and the first report is written at once. A write that
+    fails is logged (the first as a warning, later ones at debug level) and
+    the run goes on; the final record keeps the last report anyway.
+
+    Args:
+        url: The run database.
+        run_id: The run.
+        attempt: Its attempt.
+        interval: Seconds between writes.
+    """
+
+    def __init__(
+        self, url: str, run_id: str, attempt: int, interval: float = RECORD_INTERVAL_S
+    ) -> None:
+        self._url = url
+        self._run_id = run_id
+        self._attempt = attempt
+        self._interval = interval
+        self._pending: tuple[TaskProgress, float] | None = None
+        self._closed = False
+        self._failures = 0
+        self._wake = threading.Condition()
+        self._thread: threading.Thread | None = None
+
+    @classmethod
+    def for_run(cls, desc: DescribedAnalysis) -> ProgressRecorder | None:
+        """The recorder of the attempt ``desc`` describes; ``None`` (logged) if there is none.
+
+        Never raises: without a recorder the run goes on, its progress shown
+        but kept only in its final record.
+        """
+        try:
+            from lute.db.engine import database_url  # noqa: PLC0415 (SQLAlchemy when needed)
+
+            header = desc.task_parameters.lute_config
+            return cls(database_url(header.work_dir, header.db_url), desc.run_id, desc.attempt)
+        except Exception:
+            logger.warning("cannot record the progress of run %s as it goes", desc.run_id)
+            logger.debug("the reason:", exc_info=True)
+            return None
+
+    def offer(self, progress: TaskProgress) -> None:
+        """Have ``progress`` written soon (a later offer replaces one not yet written)."""
+        with self._wake:
+            if self._closed:
+                return
+            self._pending = (progress, time.time())
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._write_loop, name="lute-progress", daemon=True
+                )
+                self._thread.start()
+            self._wake.notify()
+
+    def close(self) -> None:
+        """Stop writing; a report not yet written is left to the final record."""
+        with self._wake:
+            self._closed = True
+            self._wake.notify()
+
+    def _write_loop(self) -> None:
+        while True:
+            with self._wake:
+                while self._pending is None and not self._closed:
+                    self._wake.wait()
+                if self._closed:
+                    return
+                progress, when = self._pending
+                self._pending = None
+            self._write(progress, when)
+            with self._wake:
+                self._wake.wait_for(lambda: self._closed, timeout=self._interval)
+
+    def _write(self, progress: TaskProgress, when: float) -> None:
+        try:
+            from lute.db.records import progress_values  # noqa: PLC0415 (SQLAlchemy)
+            from lute.db.schema import open_database  # noqa: PLC0415
+
+            written = open_database(self._url).record_progress(
+                self._run_id, self._attempt, progress_values(progress, when)
+            )
+            logger.debug("recorded progress %s of run %s: %s", progress, self._run_id, written)
+        except Exception as err:  # any failure: the run matters more than its progress
+            self._failures += 1
+            logger.log(
+                logging.WARNING if self._failures == 1 else logging.DEBUG,
+                "could not record the progress of run %s (the run goes on): %s",
+                self._run_id,
+                err,
+            )

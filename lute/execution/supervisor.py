@@ -42,6 +42,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from lute.core.logformat import relayed_level
 from lute.core.procinfo import live_group_members
 from lute.core.progress import TaskProgress
 from lute.execution.process import (
@@ -53,7 +54,7 @@ from lute.execution.process import (
     signal_group,
     signal_name,
 )
-from lute.execution.progress import ProgressView, heartbeat_interval
+from lute.execution.progress import ProgressRecorder, ProgressView, heartbeat_interval
 from lute.execution.run_logs import RunLogs
 from lute.execution.start import TaskProcess
 from lute.ipc.executor_side import PipeCommunicator, SocketCommunicator
@@ -133,6 +134,7 @@ class Supervisor:
         on_error: Called with the description (and traceback) of an
             authenticated message that could not be decoded, for the run's
             record; the run goes on. It is logged either way.
+        recorder: Keeps the Task's progress reports in the run database.
     """
 
     def __init__(
@@ -149,6 +151,7 @@ class Supervisor:
         on_stopped: Callable[[], None],
         on_continued: Callable[[], None],
         on_error: Callable[[str], None] | None = None,
+        recorder: ProgressRecorder | None = None,
     ) -> None:
         if state.proc is None:
             raise ValueError("Supervisor needs a started process")
@@ -169,7 +172,7 @@ class Supervisor:
         self._exited = False
         self._open_streams = 2
         self._stop_self_pending = False
-        self._view = ProgressView(task_name, heartbeat_interval())
+        self._view = ProgressView(task_name, heartbeat_interval(), recorder=recorder)
 
     def run(self) -> None:
         """Wait until the Task has exited and its output is read.
@@ -233,7 +236,7 @@ class Supervisor:
             if isinstance(item, TextLine):
                 if item.stream == "stderr":
                     self._state.stderr_tail.append(item.text[:STDERR_TAIL_CHARS])
-                self._task_logger.info("%s", item.text)
+                self._task_logger.log(relayed_level(item.text), "%s", item.text)
             elif isinstance(item, DecodeFailure):
                 logger.error("%s: %s", self._task_name, item)
                 if self._on_error is not None:

@@ -7,6 +7,9 @@ claimed, no table is created, no process is started.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 from lute.db.ledger import EventRecord, Ledger
 from lute.triggers.actions import trigger_context
 from lute.triggers.database import DatabaseTrigger
@@ -15,21 +18,46 @@ from lute.triggers.spec import TriggerSpec, WatchSpec
 from lute.triggers.time import TimeTrigger
 
 
-def plan(spec: WatchSpec) -> list[str]:
-    """One line per launch that would happen now, and one per idle trigger."""
+@dataclass(frozen=True)
+class Planned:
+    """One thing a trigger would do now (``lute watch --dry-run``, one line each).
+
+    Attributes:
+        trigger: The trigger's name.
+        kind: ``periodic`` (a time trigger), ``launch``, ``waiting`` (events
+            short of a full batch) or ``idle`` (nothing pending).
+        text: The line shown to people.
+        action: What it would launch.
+        events: The keys of the events a launch would handle (or that wait).
+        run: The run number a launch would get, if the events name one.
+    """
+
+    trigger: str
+    kind: str
+    text: str
+    action: str | None = None
+    events: tuple[str, ...] = ()
+    run: Any = None
+
+
+def plan(spec: WatchSpec) -> list[Planned]:
+    """One entry per launch that would happen now, and one per idle trigger."""
     ledger = Ledger(spec.db_url)
     present = ledger.exists()
-    lines: list[str] = []
+    lines: list[Planned] = []
     for trigger_spec in spec.triggers:
         lines.extend(_plan_one(trigger_spec, ledger if present else None))
     return lines
 
 
-def _plan_one(spec: TriggerSpec, ledger: Ledger | None) -> list[str]:
+def _plan_one(spec: TriggerSpec, ledger: Ledger | None) -> list[Planned]:
     trigger = spec.trigger
     action = spec.action.describe()
+    name = spec.name
     if isinstance(trigger, TimeTrigger):
-        return [f"{spec.name}: every {trigger.time_gap:g} s: {action}"]
+        return [
+            Planned(name, "periodic", f"{name}: every {trigger.time_gap:g} s: {action}", action)
+        ]
     queued = ledger.queued(spec.name) if ledger is not None else []
     if isinstance(trigger, DatabaseTrigger) and ledger is not None:
         trigger.mark_seen(sorted(ledger.known_keys(spec.name)))
@@ -49,11 +77,15 @@ def _plan_one(spec: TriggerSpec, ledger: Ledger | None) -> list[str]:
     lines = []
     for start in range(0, len(records) - len(records) % size, size):
         batch = records[start : start + size]
-        run = trigger_context(spec.name, [record.context for record in batch])["run"]
+        run = trigger_context(name, [record.context for record in batch])["run"]
         suffix = f" (run {run})" if run is not None else ""
-        lines.append(f"{spec.name}: would launch {action} for {describe_events(batch)}{suffix}")
-    if len(records) % size:
-        lines.append(f"{spec.name}: {len(records) % size} event(s) wait for a full batch of {size}")
+        text = f"{name}: would launch {action} for {describe_events(batch)}{suffix}"
+        keys = tuple(record.key for record in batch)
+        lines.append(Planned(name, "launch", text, action, keys, run))
+    left = records[len(records) - len(records) % size :]
+    if left:
+        text = f"{name}: {len(left)} event(s) wait for a full batch of {size}"
+        lines.append(Planned(name, "waiting", text, action, tuple(r.key for r in left)))
     if not records:
-        lines.append(f"{spec.name}: nothing pending")
+        lines.append(Planned(name, "idle", f"{name}: nothing pending", action))
     return lines

@@ -50,14 +50,33 @@ def test_the_final_line_states_status_duration_and_run_id(lute_env, tmp_path):
 
 def test_quiet_prints_only_warnings_and_the_final_line(lute_env, tmp_path):
     env = demo_env(lute_env)
-    config = str(demo_config(tmp_path, warn=True))
+    config = str(demo_config(tmp_path, warn=True, steps=5))
     done = run_lute(["-q", "run", "-t", "DailyDemoer", "-c", config], env)
     assert done.returncode == 0, done.stderr
     lines = done.stderr.splitlines()
     assert FINAL.search(lines[-1]), done.stderr
     assert all(" INFO:" not in line for line in lines[:-1]), done.stderr
+    assert any(" WARNING:" in line and "a warning from the task" in line for line in lines)
+    assert "progress" not in done.stderr  # a progress line is INFO
     loud = run_lute(["run", "-t", "DailyDemoer", "-c", config], env)
     assert len(loud.stderr.splitlines()) > len(lines) and " INFO:" in loud.stderr
+
+
+def test_quiet_draws_no_progress_bar_on_a_terminal(lute_env, tmp_path):
+    env = {**demo_env(lute_env), "TERM": "xterm", "COLUMNS": "100"}
+    config = str(demo_config(tmp_path, steps=20, warn=True))
+    terminal = PtyReader()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "lute", "-q", "run", "-t", "DailyDemoer", "-c", config],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=terminal.child,
+    )
+    proc.wait(timeout=120)
+    lines = [line for line in terminal.text().splitlines() if line.strip()]
+    assert proc.returncode == 0, lines
+    assert len(lines) == 2, lines  # the Task's warning, then the final line
+    assert "a warning from the task" in lines[0] and "DailyDemo finished: COMPLETED" in lines[1]
 
 
 def test_verbose_and_debug_are_levels_above_the_default(lute_env):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 
@@ -138,4 +139,14 @@ def test_dry_run_prints_what_would_fire_and_launches_nothing(setup, lute_env, wo
         "hourly: every 3600 s: true",
         "after: nothing pending",
     ]
+    planned = json.loads(run_lute(["watch", str(path), "--dry-run", "--json"], lute_env).stdout)
+    assert [(p["trigger"], p["kind"], p["run"]) for p in planned] == [
+        ("scans", "launch", 12),
+        ("scans", "launch", 13),
+        ("hourly", "periodic", None),
+        ("after", "idle", None),
+    ]
+    assert [p["text"] for p in planned] == done.stdout.splitlines()
     assert list(work_dir.iterdir()) == []
+    refused = run_lute(["watch", str(path), "--json"], lute_env)
+    assert refused.returncode == 2 and "--json goes with --dry-run" in refused.stderr

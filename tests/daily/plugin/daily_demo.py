@@ -21,12 +21,16 @@ class DailyDemoParameters(TaskParameters):
     """Parameters of DailyDemo."""
 
     steps: int = 0
+    total: int = 0
     wait_for: str = ""
     warn: bool = False
 
 
 class DailyDemo(Task):
-    """Logs a line, reports ``steps`` steps of progress, then waits for a file if asked."""
+    """Logs a line, reports ``steps`` steps of progress, then waits for a file if asked.
+
+    The progress is out of ``total`` when given (so a run can wait part way), else ``steps``.
+    """
 
     def _run(self) -> None:
         params = self._task_parameters
@@ -34,7 +38,7 @@ class DailyDemo(Task):
         if params.warn:
             logger.warning("a warning from the task")
         for done in range(1, params.steps + 1):
-            self._report_progress(done, params.steps, text=f"step {done}")
+            self._report_progress(done, params.total or params.steps, text=f"step {done}")
         if params.wait_for:
             logger.info("waiting for %s", params.wait_for)
             while not Path(params.wait_for).exists():
