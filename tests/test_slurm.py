@@ -9,6 +9,7 @@ timing: the scheduler is polled with a bounded deadline.
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import shutil
@@ -235,6 +236,30 @@ def test_cancel_job_ends_a_running_job_cancelled_in_the_record(slurm_env, work_d
     assert ended[job_id].state.final
     status = run_lute(["status", job_id], slurm_env)
     assert status.stdout.splitlines()[1].split()[0] == job_id
+
+
+def test_status_wait_returns_when_the_jobs_end_and_says_how(slurm_env, work_dir, tmp_path):
+    """``lute status --wait``: the exit code and final table of jobs it waited for."""
+    ok = write_config(tmp_path / "ok.yaml", {"Test": {"loops": 0}}, {"work_dir": str(work_dir)})
+    bad = write_config(
+        tmp_path / "bad.yaml",
+        {"Test": {"loops": 0, "throw_error": True}},
+        {"work_dir": str(work_dir)},
+    )
+    job_ids = []
+    for config in (ok, bad):
+        done = run_lute(["submit", "-t", "Tester", "-c", str(config)], slurm_env)
+        assert done.returncode == 0, done.stderr
+        job_ids.append(done.stdout.strip())
+    waited = run_lute(["status", "--wait", "--json", job_ids[0]], slurm_env)
+    assert waited.returncode == 0, waited.stderr
+    [job] = json.loads(waited.stdout)
+    assert (job["job_id"], job["state"]) == (job_ids[0], "COMPLETED")
+    assert f"job {job_ids[0]} COMPLETED" in waited.stderr
+    both = run_lute(["status", "--wait", *job_ids], slurm_env)
+    assert both.returncode == 1, both.stderr
+    states = [line.split()[1] for line in both.stdout.splitlines()[1:]]
+    assert states == ["COMPLETED", "FAILED"]
 
 
 def test_workflow_submit_runs_the_diamond_in_dependency_order(slurm_env, work_dir, tmp_path):

@@ -23,7 +23,8 @@ import shlex
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -178,6 +179,52 @@ def job_status(job_ids: Sequence[str]) -> list[JobInfo]:
         else:
             found.update((j.job_id, j) for j in parse_sacct_output(done.stdout))
     return [found.get(job_id, JobInfo(job_id, JobState.UNKNOWN)) for job_id in job_ids]
+
+
+POLL_FIRST_S = 1.0
+POLL_MAX_S = 30.0
+"""``wait_for_jobs`` asks again after 1 s, then ever less often, at most every 30 s."""
+
+
+def wait_for_jobs(
+    job_ids: Sequence[str],
+    on_change: Callable[[JobInfo], None] | None = None,
+    stop: threading.Event | None = None,
+) -> list[JobInfo]:
+    """Wait until every job in ``job_ids`` has ended, and say how each ended.
+
+    SLURM tells no one when a job ends, so its state is asked for again
+    after a pause that doubles, from ``POLL_FIRST_S`` up to ``POLL_MAX_S``,
+    and drops back to the first whenever a state changed: a short job is
+    seen ending quickly, a queued one costs the controller little. A job
+    SLURM no longer knows (UNKNOWN: gone from the queue, no accounting) is
+    not waited for: nothing will ever say more about it.
+
+    Args:
+        job_ids: The jobs.
+        on_change: Called with a job's info each time its state changes
+            (and once for its first state).
+        stop: Set it to return early, with the states as they then are.
+
+    Raises:
+        ConfigurationError: A job id that is not a number.
+        SubmissionError: SLURM is not installed or does not answer.
+    """
+    stop = stop or threading.Event()
+    seen: dict[str, JobState] = {}
+    pause = POLL_FIRST_S
+    while True:
+        jobs = job_status(job_ids)
+        changed = [job for job in jobs if seen.get(job.job_id) is not job.state]
+        for job in changed:
+            seen[job.job_id] = job.state
+            if on_change is not None:
+                on_change(job)
+        if all(job.state.final or job.state is JobState.UNKNOWN for job in jobs):
+            return jobs
+        pause = POLL_FIRST_S if changed else min(pause * 2, POLL_MAX_S)
+        if stop.wait(pause):
+            return jobs
 
 
 def cancel_job(job_id: str) -> JobInfo:

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import logging
 import sys
 
 from lute.batch import slurm
-from lute.batch.parse import JobInfo
+from lute.batch.parse import JobInfo, JobState
 from lute.cli.table import print_json
-from lute.core.exit_codes import EXIT_OK
+from lute.core.exit_codes import EXIT_OK, EXIT_TASK_FAILED
+
+logger = logging.getLogger(__name__)
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -17,6 +20,12 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     status = commands.add_parser("status", help="show the state of SLURM jobs")
     status.add_argument("job_ids", nargs="+", metavar="JOB_ID")
     status.add_argument("--json", action="store_true", help="as JSON")
+    status.add_argument(
+        "--wait",
+        action="store_true",
+        help="wait until every job has ended, logging each change of state; exit 0 only"
+        " when all COMPLETED",
+    )
     status.set_defaults(handler=_status)
 
 
@@ -33,9 +42,20 @@ def format_jobs(jobs: list[JobInfo]) -> str:
 
 
 def _status(args: argparse.Namespace) -> int:
-    jobs = slurm.job_status(args.job_ids)
+    if args.wait:
+        jobs = slurm.wait_for_jobs(args.job_ids, on_change=_log_state)
+    else:
+        jobs = slurm.job_status(args.job_ids)
     if args.json:
         print_json([{**dataclasses.asdict(job), "state": job.state.value} for job in jobs])
-        return EXIT_OK
-    sys.stdout.write(format_jobs(jobs))
+    else:
+        sys.stdout.write(format_jobs(jobs))
+    if args.wait and any(job.state is not JobState.COMPLETED for job in jobs):
+        return EXIT_TASK_FAILED
     return EXIT_OK
+
+
+def _log_state(job: JobInfo) -> None:
+    """One line per change of a waited-for job's state, on stderr with the time."""
+    reason = f" ({job.reason})" if job.reason else ""
+    logger.info("job %s %s%s", job.job_id, job.state.value, reason)
