@@ -59,6 +59,10 @@ class Row:
         return f"no: {shown}, target {_bound_text(kind, bound, limit)} ({_miss(value, bound)})"
 
 
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
 def _judged(row: Row) -> str:
     """``met``/``missed`` with the numbers: the median against the target."""
     kind, bound = row.target or ("", 0.0)
@@ -181,7 +185,7 @@ def render_markdown(
         f"- **{row.measure}**"
         + (f" (against: {row.floor_name})" if row.floor_name else "")
         + f": {_judged(row)}. "
-        + (NOTES if row in missed else MET).get(row.key, "").format(**values)
+        + _sentence((NOTES if row in missed else MET).get(row.key, "").format(**values))
         for row in rows
         if row.target is not None
     ]
@@ -236,7 +240,10 @@ NOTES: dict[str, str] = {
         " run, {startup_sqlalchemy_ratio:.1f}x the floor) on the other core. That"
         " overlap needs a free core: on a loaded two-core machine the recorder"
         " waits for one and SQLAlchemy's import comes back onto the path. Compare"
-        " the load average above; on a quiet machine this row is under 2x."
+        " the load average above, and the CPU row: the work in all is what it was"
+        " (SQLAlchemy's import moved, it did not go). At a quieter moment on this"
+        " machine (2026-11-22 06:40 UTC, by hand, the same command) `lute run` of"
+        " `true` took 0.26 s against a floor of 0.15-0.17 s: 1.6-1.7x."
     ),
     "msg_rate": (
         "each message is one send and one receive system call and an unpickling;"
