@@ -299,6 +299,9 @@ MET: dict[str, str] = {
         " recorder process on the other core while `lute run` starts up; the run"
         " is still on record before its Task acts. The remaining gap to the floor"
         " is lute's own imports and models, the validation and two small writes."
+        " The overlap needs a free core: in a run of this command at load average"
+        " 1.5-2.4 (the same day, 06:48 UTC) this row was 2.91x, and the CPU row (all"
+        " the work, SQLAlchemy's import included) is about 3x the floor's either way."
     ),
     "msg_rate": (
         "one send and one receive per message, no MAC on the authenticated Unix"
@@ -400,7 +403,10 @@ at 1.08x; the old `bench_ipc.py` ran both ends as threads of one process.
   anonymous mapping), as anything that hands out a new array per message
   must; the other into one buffer made resident before the clock starts,
   which moves the bytes and hands nothing out (the kind of raw copy the old
-  `bench_ipc.py` measured).
+  `bench_ipc.py` measured). The 1 GiB array is made with `handover_array`
+  (the fast path for arrays a Task means to send); the "copied" row sends an
+  ordinary array of the same size, and the "read" row stops the clock when
+  the hook has read every byte (it checks the sum).
 - **Peak memory**: the Executor process's peak resident size (`VmHWM`, reset
   through `/proc/self/clear_refs` once its own imports are done) minus its
   resident size then, while it receives the 1 GiB array and the hook reads
