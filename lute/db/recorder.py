@@ -100,7 +100,13 @@ def start_recorder() -> None:
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(Exception):
             stream.flush()
-    pid = os.fork()
+    try:
+        pid = os.fork()
+    except OSError as err:  # no process to spare: the Executor records itself
+        logger.debug("no recorder process: %s", err)
+        for fd in (requests_read, requests_write, answers_read, answers_write):
+            os.close(fd)
+        return
     if pid == 0:
         code = 1
         try:
