@@ -144,7 +144,8 @@ def measure_messages(repeat: int, count: int, rate: float, work: Path) -> list[R
 
 def measure_bulk(repeat: int, work: Path) -> list[Row]:
     runs: dict[str, list[ipc.BulkRun]] = {
-        name: [] for name in ("raw_5", "reuse_5", "lute_5", "raw_1g", "reuse_1g", "lute_1g")
+        name: []
+        for name in ("raw_5", "reuse_5", "lute_5", "raw_1g", "reuse_1g", "lute_1g", "copy_1g")
     }
     for index in range(repeat):
         _progress(f"bulk {index + 1}/{repeat}")
@@ -153,14 +154,21 @@ def measure_bulk(repeat: int, work: Path) -> list[Row]:
         runs["lute_5"].append(ipc.lute_bulk(5, 100, work))
         runs["raw_1g"].append(ipc.raw_bulk(1, 1024))
         runs["reuse_1g"].append(ipc.raw_bulk(1, 1024, reuse=True))
-        runs["lute_1g"].append(ipc.lute_bulk(1, 1024, work, touch=True))
+        runs["lute_1g"].append(ipc.lute_bulk(1, 1024, work, touch=True, allocate=True))
+        runs["copy_1g"].append(ipc.lute_bulk(1, 1024, work, touch=True))
 
     def rate(name: str) -> Spread:
         return Spread.of(run.mib_s for run in runs[name])
 
+    def read_rate(name: str) -> Spread:
+        return Spread.of(run.read_mib_s or 0.0 for run in runs[name])
+
     fresh = "raw Unix-socket copy, 2 processes, into a new buffer per array"
     reused = "raw Unix-socket copy, 2 processes, into one resident buffer (moves bytes only)"
-    peaks = [run.peak_gib for run in runs["lute_1g"] if run.peak_gib is not None]
+
+    def peaks(name: str) -> list[float]:
+        return [run.peak_gib for run in runs[name] if run.peak_gib is not None]
+
     rows = [
         Row(
             "bulk_5x100",
@@ -184,7 +192,7 @@ def measure_bulk(repeat: int, work: Path) -> list[Row]:
         ),
         Row(
             "bulk_1g",
-            "1 x 1 GiB numpy array Task -> hook",
+            "1 x 1 GiB numpy array Task -> hook (made with `handover_array`)",
             fresh,
             "MiB/s",
             rate("raw_1g"),
@@ -194,7 +202,7 @@ def measure_bulk(repeat: int, work: Path) -> list[Row]:
         ),
         Row(
             "bulk_1g_reused",
-            "1 x 1 GiB numpy array Task -> hook",
+            "1 x 1 GiB numpy array Task -> hook (made with `handover_array`)",
             reused,
             "MiB/s",
             rate("reuse_1g"),
@@ -202,19 +210,42 @@ def measure_bulk(repeat: int, work: Path) -> list[Row]:
             target=("ratio_min_strict", 1.0),
             higher_is_better=True,
         ),
+        Row(
+            "bulk_1g_read",
+            "1 x 1 GiB (`handover_array`) Task -> hook, until the hook has read every byte",
+            fresh,
+            "MiB/s",
+            rate("raw_1g"),
+            read_rate("lute_1g"),
+            higher_is_better=True,
+        ),
+        Row(
+            "bulk_1g_copied",
+            "1 x 1 GiB numpy array (any array: copied into a memfd) Task -> hook",
+            fresh,
+            "MiB/s",
+            rate("raw_1g"),
+            rate("copy_1g"),
+            higher_is_better=True,
+        ),
     ]
-    if peaks:
-        rows.append(
-            Row(
-                "bulk_peak",
-                "Executor peak memory above baseline, receiving 1 GiB (hook reads it all)",
-                "",
-                "GiB",
-                None,
-                Spread.of(peaks),
-                target=("value_max", 1.2),
+    for key, name, what in (
+        ("bulk_peak", "lute_1g", "`handover_array`"),
+        ("bulk_peak_copied", "copy_1g", "any array, copied"),
+    ):
+        if peaks(name):
+            rows.append(
+                Row(
+                    key,
+                    f"Executor peak memory above baseline, receiving 1 GiB ({what};"
+                    " hook reads it all)",
+                    "",
+                    "GiB",
+                    None,
+                    Spread.of(peaks(name)),
+                    target=("value_max", 1.2),
+                )
             )
-        )
     return rows
 
 

@@ -10,7 +10,8 @@ imported before the baseline is read, and the peak resident size is reset
 there (``/proc/self/clear_refs``), so the peak above the baseline is what
 receiving cost. With ``--touch`` the hook reads every byte of each array
 after taking the time (and checks its sum), so the pages it was handed are
-resident, as they are when a hook uses the data.
+resident, as they are when a hook uses the data; the time it has read them
+all is kept too (``read``).
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ class Seen:
         self.indices = array.array("q")
         self.sent = array.array("q")
         self.arrived = array.array("q")
+        self.read = array.array("q")
         self.bad: list[str] = []
 
     def on_message(self, _executor: Any, msg: Any) -> None:
@@ -69,6 +71,7 @@ class Seen:
             expected = array.size * index + array.size * (array.size - 1) / 2
             if float(array.sum()) != expected:
                 self.bad.append(f"array {index}: wrong sum")
+            self.read.append(time.monotonic_ns())
 
     def _note(self, index: int, sent: int, now: int) -> None:
         self.indices.append(index)
@@ -99,6 +102,7 @@ def main(argv: list[str]) -> None:
             {
                 "status": status.value,
                 "received": seen.received(),
+                "read": list(seen.read),
                 "bad": seen.bad,
                 "rss_baseline_kib": baseline,
                 "rss_peak_kib": peak,

@@ -37,6 +37,7 @@ class BulkRun:
 
     mib_s: float
     peak_gib: float | None = None
+    read_mib_s: float | None = None
 
 
 def _percentile(values: list[int], fraction: float) -> float:
@@ -131,8 +132,12 @@ def raw_bulk(count: int, mib: int, reuse: bool = False) -> BulkRun:
     return BulkRun(found["bytes"] / MIB / ((found["end"] - found["start"]) / 1e9))
 
 
-def lute_bulk(count: int, mib: int, work: Path, touch: bool = False) -> BulkRun:
-    seen = _lute("BenchBulk", {"count": count, "mib": mib}, work, touch=touch)
+def lute_bulk(
+    count: int, mib: int, work: Path, touch: bool = False, allocate: bool = False
+) -> BulkRun:
+    """Arrays through the real Executor; ``allocate``: made with ``handover_array``."""
+    section = {"count": count, "mib": mib, "allocate": allocate}
+    seen = _lute("BenchBulk", section, work, touch=touch)
     received = seen["received"]
     if len(received) != count:
         raise RuntimeError(f"BenchBulk: {len(received)} of {count} arrays arrived")
@@ -140,4 +145,6 @@ def lute_bulk(count: int, mib: int, work: Path, touch: bool = False) -> BulkRun:
     peak = (
         (seen["rss_peak_kib"] - seen["rss_baseline_kib"]) / 1024**2 if seen["peak_reset"] else None
     )
-    return BulkRun(count * mib / seconds, peak)
+    read = seen.get("read") or []
+    read_rate = count * mib / ((read[-1] - received[0][1]) / 1e9) if read else None
+    return BulkRun(count * mib / seconds, peak, read_rate)

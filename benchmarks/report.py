@@ -59,6 +59,27 @@ class Row:
         return f"no: {shown}, target {_bound_text(kind, bound, limit)} ({_miss(value, bound)})"
 
 
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _judged(row: Row) -> str:
+    """``met``/``missed`` with the numbers: the median against the target."""
+    kind, bound = row.target or ("", 0.0)
+    if kind.startswith("ratio"):
+        shown = f"{row.ratio:.2f}x the floor" if row.ratio is not None else "?"
+        limit = f"{_bound_text(kind, bound)}x"
+        margin = _miss(row.ratio, bound) if row.ratio is not None else ""
+    else:
+        shown, limit = _value(row.lute.median, row.unit), _bound_text(kind, bound)
+        limit = _bound_text(kind, bound, _value(bound, row.unit))
+        margin = _miss(row.lute.median, bound)
+    verdict = row.verdict()
+    if verdict == "yes":
+        return f"met, {shown} (target {limit})"
+    return f"missed, {shown} (target {limit}, {margin})"
+
+
 def _bound_text(kind: str, bound: float, shown: str | None = None) -> str:
     text = shown if shown is not None else f"{bound:g}"
     return {"ratio_max": "<= ", "value_max": "<= ", "ratio_min_strict": "> "}.get(
@@ -161,9 +182,12 @@ def render_markdown(
     values.update({f"{row.key}_floor": row.floor.median for row in rows if row.floor})
     values.update({f"{row.key}_ratio": row.ratio for row in rows if row.ratio is not None})
     notes = [
-        f"- **{row.measure}**: {NOTES[row.key].format(**values)}"
-        for row in missed
-        if row.key in NOTES
+        f"- **{row.measure}**"
+        + (f" (against: {row.floor_name})" if row.floor_name else "")
+        + f": {_judged(row)}. "
+        + _sentence((NOTES if row in missed else MET).get(row.key, "").format(**values))
+        for row in rows
+        if row.target is not None
     ]
     return "\n".join(
         [
@@ -186,7 +210,7 @@ def render_markdown(
             "",
             *imports,
             "",
-            *(["### Targets missed", "", *notes, ""] if notes else []),
+            *([TARGETS_HEADING, "", *notes, ""] if notes else []),
             BODY,
         ]
     )
@@ -205,21 +229,21 @@ python -m benchmarks --only startup --repeat 9 --out -   # one part, print only
 ```
 """
 
+TARGETS_HEADING = "### Each target: met or missed, by how much, and why"
+
 NOTES: dict[str, str] = {
     "startup_true": (
-        "the Executor records the run before its Task acts, and recording imports"
-        " SQLAlchemy: {startup_sqlalchemy:.3f} s in this run, on its own"
-        " {startup_sqlalchemy_ratio:.1f}x the whole floor (row above). Add one"
-        " interpreter importing pydantic and yaml and building lute's models (the"
-        " floor's interpreters import pydantic but build no model, which takes"
-        " another ~40 ms), and two small writes: 2x the floor is out of reach while"
-        " that import is on the path. Everything else that was on it is gone: the"
-        " second interpreter, its imports and its second validation (the Task is"
-        " forked from the Executor with the validated parameters), requests and"
-        " jinja2 (imported only when a logbook or template needs them). Taking the"
-        " rest off would need SQLAlchemy imported in a process of its own as soon as"
-        " `lute` starts (lute/cli), or the run recorded through the standard"
-        " library's sqlite3 (lute/db)."
+        "The path is now: one interpreter importing pydantic, yaml and lute and"
+        " building lute's models (the floor's interpreters build none), validating,"
+        " forking the Task and two small database writes, while the recorder"
+        " process imports SQLAlchemy ({startup_sqlalchemy:.3f} s on its own in this"
+        " run, {startup_sqlalchemy_ratio:.1f}x the floor) on the other core. That"
+        " overlap needs a free core: on a loaded two-core machine the recorder"
+        " waits for one and SQLAlchemy's import comes back onto the path. Compare"
+        " the load average above, and the CPU row: the work in all is what it was"
+        " (SQLAlchemy's import moved, it did not go). At a quieter moment on this"
+        " machine (2026-11-22 06:40 UTC, by hand, the same command) `lute run` of"
+        " `true` took 0.26 s against a floor of 0.15-0.17 s: 1.6-1.7x."
     ),
     "msg_rate": (
         "each message is one send and one receive system call and an unpickling;"
@@ -230,11 +254,9 @@ NOTES: dict[str, str] = {
         "the median p50 ({msg_p50:.3f} ms) shows the path itself; the tail is the"
         " time the Executor or the Task spends descheduled, milliseconds at a time"
         " on a two-core machine shared with other jobs (see the floor's own spread)."
-        " Each of them spends about 4-5 us of CPU per message (measured with"
-        " getrusage: receiving, unpickling, dispatching to the hook; pickling,"
-        " sending), about twice the floor's, so at 100,000/s each is half busy and"
-        " is preempted more often; from run to run the p99 goes from under 1 ms to"
-        " a few."
+        " Each of them spends about 4-5 us of CPU per message (receiving,"
+        " unpickling, dispatching to the hook; pickling, sending), about twice the"
+        " floor's, so at 100,000/s each is half busy and is preempted more often."
     ),
     "bulk_5x100": (
         "a handed-over array is copied once, by the Task, into fresh shared memory"
@@ -244,34 +266,70 @@ NOTES: dict[str, str] = {
     ),
     "bulk_5x100_reused": (
         "this floor copies into a buffer made resident before the clock starts:"
-        " bytes moved between memory already there, one copy on each core"
-        " ({bulk_5x100_reused_floor:,.0f} MiB/s). Handing over an array the Task"
-        " made in its own memory costs one copy into fresh shared-memory pages, at"
-        " about 3 GB/s on this machine (the kernel allocates each page as the copy"
-        " goes); see the 1 GiB row."
+        " bytes moved between memory already there ({bulk_5x100_reused_floor:,.0f}"
+        " MiB/s). Handing over an array the Task made in its own memory costs one"
+        " copy into fresh shared-memory pages (the kernel allocates each page as"
+        " the copy goes); `handover_array` avoids even that (the 1 GiB rows)."
     ),
     "bulk_1g": (
-        "see the rows about 5 x 100 MiB: the Task's one copy into fresh shared"
-        " memory against the raw copy into fresh memory."
+        "the array was made with `handover_array`, so nothing is copied: sealing,"
+        " replacing the Task's mapping by a private one, passing the descriptor"
+        " and mapping it cost milliseconds whatever the size. A miss here means"
+        " the machine stalled one of the processes."
     ),
-    "bulk_1g_reused": (
-        "this floor copies into a buffer made resident before the clock starts"
-        " ({bulk_1g_reused_floor:,.0f} MiB/s): two copies, one on each core, between"
-        " memory that is already there. Handing over the array the Task made in its"
-        " own memory takes one copy into fresh shared-memory pages, which the kernel"
-        " allocates as the copy goes: about 3 GB/s here (a 1 GiB `Handover.seal`"
-        " alone measures 3.1 GB/s), so lute's {bulk_1g:,.0f} MiB/s is that copy"
-        " plus delivery. It beats any copy into fresh memory (the row above), not a"
-        " copy into memory that was there before. Beating this floor needs the"
-        " array born in shared memory (a Task allocating it in a memfd, then"
-        " handing it over without any copy), which lute does not offer yet."
+    "bulk_1g_reused": "see the row above.",
+    "bulk_peak": (
+        "the hook reads every byte, so the mapped pages become resident in the"
+        " Executor (they are the Task's memfd pages, shared, not a copy)."
     ),
+    "bulk_peak_copied": "see the row above.",
 }
 """Why a target is missed, keyed by row; shown only for the rows that miss.
 
 Placeholders are the rows' medians by key (``{key}`` for lute's,
 ``{key}_floor`` for the floor's, ``{key}_ratio`` for their ratio).
 """
+
+MET: dict[str, str] = {
+    "startup_true": (
+        "The Task is forked from the Executor with the validated parameters (no"
+        " second interpreter, imports or validation), requests and jinja2 are"
+        " imported only when needed, and SQLAlchemy ({startup_sqlalchemy:.3f} s"
+        " alone, {startup_sqlalchemy_ratio:.1f}x the floor) is imported by the"
+        " recorder process on the other core while `lute run` starts up; the run"
+        " is still on record before its Task acts. The remaining gap to the floor"
+        " is lute's own imports and models, the validation and two small writes."
+        " The overlap needs a free core: in a run of this command at load average"
+        " 1.5-2.4 (the same day, 06:48 UTC) this row was 2.91x, and the CPU row (all"
+        " the work, SQLAlchemy's import included) is about 3x the floor's either way."
+    ),
+    "msg_rate": (
+        "one send and one receive per message, no MAC on the authenticated Unix"
+        " socket, small frames decoded where they lie in the read buffer."
+    ),
+    "msg_p99": (
+        "the wait loop keeps the Executor's start-up objects out of the garbage"
+        " collector's sight (a full collection stalled delivery for 15-30 ms)."
+    ),
+    "msg_lost": "frames are read until the Task's connection closes, in order.",
+    "bulk_5x100": (
+        "each array is copied once, by the Task, into a sealed memfd whose"
+        " descriptor is passed; the Executor maps it (no copy through the socket)."
+    ),
+    "bulk_5x100_reused": "as above.",
+    "bulk_1g": (
+        "the array was made with `handover_array`: its own memfd is sealed and"
+        " passed, so nothing is copied by anyone; the cost is the same for any"
+        " size (the next rows show the time until the hook has read every byte,"
+        " and an arbitrary array, which is copied once)."
+    ),
+    "bulk_1g_reused": "as above: no copy at all beats any copy.",
+    "bulk_peak": (
+        "the Executor maps the Task's pages; reading them all makes 1 GiB resident, nothing more."
+    ),
+    "bulk_peak_copied": "as above: the copy is made by the Task, not the Executor.",
+}
+"""Why a target is met, keyed by row (same placeholders as ``NOTES``)."""
 
 BODY = """## What lute does to get there
 
@@ -283,8 +341,11 @@ environment differs from the Executor's, when it validates again, in
 milliseconds). `requests` and `jinja2` are imported only when a logbook or a
 template needs them. The run is recorded RUNNING while the forked Task
 imports what it runs, and the Task waits at a start gate until that record
-is written. SQLAlchemy (imported for that record) is what remains on the
-path. Where forking is not safe (other threads in the process, MPI, an
+is written. SQLAlchemy, which that record needs, is imported by a recorder
+process that `lute run` forks before it imports the rest of lute
+(`lute/db/recorder.py`, [database.md](database.md#which-database)): on the
+other core, while `lute run` starts up; the Executor hands it each record
+and waits until it is written. Where forking is not safe (other threads in the process, MPI, an
 executor plugin with its own command line), the Task starts as before, in
 `python -O -B -u subprocess_task.py`.
 
@@ -300,7 +361,10 @@ sight: a full collection over them stalled delivery for 15-30 ms.
 Buffers of 1 MiB and more are handed over: the Task writes each once into a
 sealed memfd and passes the descriptor; the Executor maps it, so the bytes
 cross no socket and are copied by no one else, and the hook's array is freed
-when the hook drops it. Other frames are received straight into one
+when the hook drops it. An array made with `lute.ipc.handover_array` is
+already in a memfd: sent whole, that memfd itself is sealed and passed, and
+nothing is copied at all (the 1 GiB rows; an arbitrary array is in the
+"copied" row). Other frames are received straight into one
 uninitialised block of their size (no `bytearray` zero-fill).
 
 ## History
@@ -339,7 +403,10 @@ at 1.08x; the old `bench_ipc.py` ran both ends as threads of one process.
   anonymous mapping), as anything that hands out a new array per message
   must; the other into one buffer made resident before the clock starts,
   which moves the bytes and hands nothing out (the kind of raw copy the old
-  `bench_ipc.py` measured).
+  `bench_ipc.py` measured). The 1 GiB array is made with `handover_array`
+  (the fast path for arrays a Task means to send); the "copied" row sends an
+  ordinary array of the same size, and the "read" row stops the clock when
+  the hook has read every byte (it checks the sum).
 - **Peak memory**: the Executor process's peak resident size (`VmHWM`, reset
   through `/proc/self/clear_refs` once its own imports are done) minus its
   resident size then, while it receives the 1 GiB array and the hook reads

@@ -96,13 +96,18 @@ def import_profiles(work: Path) -> dict[str, ImportProfile]:
     A Task forked from its Executor (the default) imports only its Task's
     module, through ``importlib`` (which ``-X importtime`` does not time), so
     the Task process is profiled as a fresh interpreter
-    (``LUTE_TASK_START=exec``, as MPI ranks start): what forking saves.
+    (``LUTE_TASK_START=exec``, as MPI ranks start): what forking saves. The
+    recorder (``lute.db.recorder``) is off, so that all of ``lute run``'s
+    imports are one process's, whose lines do not interleave with another's.
     """
     profiles = {}
-    for mode, name in (("fork", "lute run (CLI and Executor)"), ("exec", None)):
+    for mode, name in (("fork", "lute run (CLI, Executor and recorder)"), ("exec", None)):
         done = subprocess.run(
             [PYTHON, "-m", "lute", "run", "-t", "Tester", "-c", str(REPO / "config/test.yaml")],
-            env=child_env(work, PYTHONPROFILEIMPORTTIME="1", LUTE_TASK_START=mode),
+            # One process: the recorder's lines would interleave with the Executor's.
+            env=child_env(
+                work, PYTHONPROFILEIMPORTTIME="1", LUTE_TASK_START=mode, LUTE_RECORDER="0"
+            ),
             cwd=work,
             capture_output=True,
             text=True,

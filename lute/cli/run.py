@@ -7,6 +7,10 @@ record could be stored nowhere (see ``lute.core.exit_codes``).
 stdout holds only the run id (``lute run ... > id.txt``), written when the
 run ends; every log line goes to stderr. ``--dry-run`` validates the
 configuration and prints the parameters the Task would get, running nothing.
+
+Before it imports the rest of lute, a run starts the Executor's recorder
+process (``lute.db.recorder``), which imports the database code
+meanwhile: hence the imports inside ``_run``.
 """
 
 from __future__ import annotations
@@ -14,9 +18,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from lute.cli import debug, dry_run
 from lute.core.exit_codes import EXIT_NOT_RECORDED, EXIT_OK, EXIT_TASK_FAILED
-from lute.managed_tasks import get_managed_task
+from lute.db.recorder import start_recorder
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -34,6 +37,11 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 
 def _run(args: argparse.Namespace) -> int:
+    if not args.dry_run:
+        start_recorder()
+    from lute.cli import debug, dry_run  # noqa: PLC0415 (after the recorder started)
+    from lute.managed_tasks import get_managed_task  # noqa: PLC0415
+
     managed = get_managed_task(args.taskname)
     if args.dry_run:
         debug.exit_at_yaml(managed, args.config, why="--dry-run")

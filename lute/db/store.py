@@ -37,6 +37,7 @@ __all__ = [
     "database_url",
     "record_analysis",
     "spool_dir",
+    "store_record",
     "store_run",
     "sync_spool",
 ]
@@ -102,6 +103,15 @@ def store_run(desc: DescribedAnalysis, url: str, work_dir: str | os.PathLike[str
             desc.run_id,
         )
         return StoreOutcome(tried=(f"describing the run ({failure_reason(err)})",))
+    return store_record(record, url, work_dir)
+
+
+def store_record(record: RunRecord, url: str, work_dir: str | os.PathLike[str]) -> StoreOutcome:
+    """``store_run`` for a run already described (``describe_run``): write it, or spool it.
+
+    The Executor's recorder process (``lute.execution.recording``) gets the
+    record, not the run, so it needs none of the Task's classes.
+    """
     try:
         row_id, _created = open_database(url).write(record)
     except Exception as err:  # any failure at all: keep the record

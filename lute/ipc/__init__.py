@@ -22,6 +22,7 @@ from lute.ipc.frames import (
     new_key,
     write_frame,
 )
+from lute.ipc.handover import handover_array
 from lute.ipc.message import LUTE_SIGNALS, DecodeFailure, Message, TextLine
 from lute.ipc.task_side import PipeWriter, SocketWriter, task_channel
 
@@ -38,6 +39,7 @@ __all__ = [
     "SocketWriter",
     "TextLine",
     "encode_frame",
+    "handover_array",
     "new_key",
     "socket_options",
     "task_channel",

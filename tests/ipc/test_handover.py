@@ -190,3 +190,57 @@ def test_frames_on_a_unix_connection_are_those_of_tcp_without_the_mac():
             sent += chunk
     with_mac = encode_frame(key, b"challenge", 0, msg)
     assert with_mac[:-MAC_SIZE] == sent
+
+
+PASSED_UNCOPIED = {
+    "whole_float64",
+    "whole_int16_3d",
+    "whole_big_endian",
+    "whole_structured",
+    "transposed_whole",
+}
+"""``IpcAllocated``'s arrays sent whole, the first time, and at least HANDOVER_MIN bytes."""
+
+
+def run_allocated(work_dir: Path, tmp_path: Path) -> tuple[TaskStatus, dict[str, dict[str, Any]]]:
+    """Run IpcAllocated; what the hook found out about each array, by name."""
+    from lute_ipc_probe import checksum
+
+    config = write_config(tmp_path / "c.yaml", {"IpcAllocated": {}}, {"work_dir": str(work_dir)})
+    seen: dict[str, dict[str, Any]] = {}
+
+    def check(_executor: Any, msg: Message) -> None:
+        value = msg.contents["array"]
+        seen[msg.contents["name"]] = {
+            "intact": checksum(value) == msg.contents["sha256"],
+            "where": mapping_of(value.__array_interface__["data"][0]),
+        }
+
+    executor = Executor("IpcAllocated")
+    executor.add_hook("task_log", check)
+    status = executor.execute_task(str(config))
+    return status, seen
+
+
+def test_arrays_made_in_handover_memory_are_passed_without_a_copy(probe, tmp_path):
+    status, seen = run_allocated(probe, tmp_path)
+    assert status is TaskStatus.COMPLETED
+    assert len(seen) == 10
+    assert [name for name, entry in seen.items() if not entry["intact"]] == []
+    uncopied = {
+        name for name, entry in seen.items() if entry["where"].startswith("/memfd:lute-array ")
+    }
+    assert uncopied == PASSED_UNCOPIED
+    # Views, parts and a second send of the same memory are copied, as any array.
+    assert seen["slice"]["where"].startswith(f"/memfd:{BUFFER} ")
+    assert seen["again"]["where"].startswith(f"/memfd:{BUFFER} ")
+    assert not mapped_memfds("lute-array"), "an array's memory outlived the hook that dropped it"
+    assert not memfds("lute-array")
+
+
+def test_arrays_made_in_handover_memory_are_copied_where_it_is_off(probe, tmp_path, monkeypatch):
+    monkeypatch.setenv("LUTE_IPC_TCP_HOST", "127.0.0.1")  # no descriptors on TCP
+    status, seen = run_allocated(probe, tmp_path)
+    assert status is TaskStatus.COMPLETED
+    assert [name for name, entry in seen.items() if not entry["intact"]] == []
+    assert not [name for name, entry in seen.items() if entry["where"].startswith("/memfd:")]

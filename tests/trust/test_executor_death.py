@@ -7,6 +7,7 @@ SIGKILLs the Executor as the out-of-memory killer would.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import select
@@ -66,13 +67,19 @@ def processes_of_run(run_id: str, executor: subprocess.Popen[str]) -> list[int]:
     their environment. A Task forked from its Executor, and its watchdog,
     show in ``/proc`` the environment and command line the Executor was
     started with (those a process was exec'd with): they are the processes
-    with the Executor's command line, but for the Executor itself.
+    with the Executor's command line, but for the Executor itself and its
+    recorder (``lute.db.recorder``, which stays in the Executor's process
+    group and ends when the Executor does).
     """
     command = [arg.encode() for arg in executor.args]
+    executor_group = os.getpgrp()  # start_run starts no session: the Executor is in ours
     found = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit() or int(entry) == executor.pid:
             continue
+        with contextlib.suppress(OSError):
+            if os.getpgid(int(entry)) == executor_group:
+                continue
         try:
             environ = Path(f"/proc/{entry}/environ").read_bytes()
             cmdline = Path(f"/proc/{entry}/cmdline").read_bytes().split(b"\0")[:-1]

@@ -5,6 +5,9 @@
 * ``IpcForged`` abuses the descriptor hand-over on purpose (``case``): on an
   authenticated connection of its own it sends ``before``, one broken frame,
   then ``after``; or it tries to slip a descriptor in before the handshake.
+* ``IpcAllocated`` sends arrays made in hand-over memory (``handover_array``):
+  whole ones (passed uncopied), then views and second sends of them (copied),
+  changing each after it was sent.
 * ``IpcModules`` writes the names of the modules its process holds to a
   file; the managed task ``ModulesReporter`` runs it with the default Executor.
 """
@@ -23,7 +26,7 @@ from pydantic import Field
 
 from lute.config.models.base import TaskParameters
 from lute.ipc.frames import ENV_KEY, ENV_SOCKET, frame_header, handshake_answer, send_frame
-from lute.ipc.handover import REQUIRED_SEALS, Handover
+from lute.ipc.handover import REQUIRED_SEALS, Handover, handover_array
 from lute.ipc.message import Message
 from lute.ipc.task_side import connect_authenticated
 from lute.tasks.base import Task
@@ -203,6 +206,48 @@ def _recv_exactly(sock: socket.socket, size: int) -> bytes:
             raise ConnectionError("closed")
         data += chunk
     return data
+
+
+ALLOCATED = {
+    "whole_float64": ((300_000,), "<f8"),
+    "whole_int16_3d": ((64, 128, 96), "<i2"),
+    "whole_big_endian": ((200_000,), ">f8"),
+    "whole_structured": ((70_000,), [("x", "<f8"), ("y", "<i4"), ("tag", "S3")]),
+    "small": ((100,), "<f8"),
+}
+"""Arrays ``IpcAllocated`` makes in hand-over memory and sends whole: name, shape, dtype."""
+
+
+class IpcAllocated(Task):
+    """Sends arrays made with ``handover_array``, then views of them; zeroes each once sent."""
+
+    def _run(self) -> None:
+        import numpy as np
+
+        rng = np.random.default_rng(14)
+
+        def made(shape: tuple[int, ...], dtype: Any) -> Any:
+            array = handover_array(shape, dtype)
+            array.view(np.uint8).reshape(-1)[:] = rng.integers(0, 255, array.nbytes, np.uint8)
+            return array
+
+        def send(name: str, value: Any) -> None:
+            self._report({"name": name, "array": value, "sha256": checksum(value)})
+
+        arrays = {name: made(shape, dtype) for name, (shape, dtype) in ALLOCATED.items()}
+        for name, value in arrays.items():
+            send(name, value)
+            value[...] = np.zeros((), value.dtype)  # after it was sent: not what arrives
+        square = made((400, 700), "<c8")
+        send("transposed_whole", square.T)  # all of its memory, in Fortran order
+        square[...] = 0
+        long = made((600_000,), "<f8")
+        send("strided", long[::3])
+        send("slice", long[1:])
+        send("column", square[:, 7])
+        again = arrays["whole_int16_3d"]
+        again += 1
+        send("again", again)
 
 
 class IpcModulesParameters(TaskParameters):
