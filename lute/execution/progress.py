@@ -193,17 +193,29 @@ class ProgressRecorder:
     fails is logged (the first as a warning, later ones at debug level) and
     the run goes on; the final record keeps the last report anyway.
 
+    Nothing of the database is imported until the first write: the
+    Executor of ``lute run`` leaves SQLAlchemy to its recorder process
+    (``lute.db.recorder``), and a Task that reports no progress must not
+    bring it back.
+
     Args:
-        url: The run database.
+        work_dir: The run's work dir (where its SQLite database is by default).
+        db_url: The database URL its header names, if any.
         run_id: The run.
         attempt: Its attempt.
         interval: Seconds between writes.
     """
 
     def __init__(
-        self, url: str, run_id: str, attempt: int, interval: float = RECORD_INTERVAL_S
+        self,
+        work_dir: str,
+        db_url: str | None,
+        run_id: str,
+        attempt: int,
+        interval: float = RECORD_INTERVAL_S,
     ) -> None:
-        self._url = url
+        self._work_dir = work_dir
+        self._db_url = db_url
         self._run_id = run_id
         self._attempt = attempt
         self._interval = interval
@@ -221,10 +233,8 @@ class ProgressRecorder:
         but kept only in its final record.
         """
         try:
-            from lute.db.engine import database_url  # noqa: PLC0415 (SQLAlchemy when needed)
-
             header = desc.task_parameters.lute_config
-            return cls(database_url(header.work_dir, header.db_url), desc.run_id, desc.attempt)
+            return cls(str(header.work_dir), header.db_url, desc.run_id, desc.attempt)
         except Exception:
             logger.warning("cannot record the progress of run %s as it goes", desc.run_id)
             logger.debug("the reason:", exc_info=True)
@@ -264,10 +274,12 @@ class ProgressRecorder:
 
     def _write(self, progress: TaskProgress, when: float) -> None:
         try:
-            from lute.db.records import progress_values  # noqa: PLC0415 (SQLAlchemy)
+            from lute.db.engine import database_url  # noqa: PLC0415 (SQLAlchemy)
+            from lute.db.records import progress_values  # noqa: PLC0415
             from lute.db.schema import open_database  # noqa: PLC0415
 
-            written = open_database(self._url).record_progress(
+            url = database_url(self._work_dir, self._db_url)
+            written = open_database(url).record_progress(
                 self._run_id, self._attempt, progress_values(progress, when)
             )
             logger.debug("recorded progress %s of run %s: %s", progress, self._run_id, written)

@@ -130,11 +130,22 @@ def test_a_progress_write_the_database_refuses_is_one_warning_and_the_run_goes_o
             "CREATE TRIGGER refuse BEFORE UPDATE OF progress_done ON runs"
             " WHEN NEW.status = 'RUNNING' BEGIN SELECT RAISE(ABORT, 'progress refused'); END"
         )
-    done = run_lute(["run", "-t", "DailyDemoer", "-c", str(demo_config(tmp_path, steps=50))], env)
-    assert done.returncode == 0, done.stderr
-    (warning,) = [line for line in done.stderr.splitlines() if " WARNING:" in line]
-    assert "could not record the progress of run" in warning and "progress refused" in warning
-    shown = json.loads(run_lute(["db", "show", done.stdout.strip(), "--json"], env).stdout)
+    release = tmp_path / "release"
+    config = demo_config(tmp_path, steps=50, wait_for=str(release))
+    proc = start_lute(["run", "-t", "DailyDemoer", "-c", str(config)], env)
+    try:
+        # The Task waits until the refused write has been reported.
+        lines = read_until(proc.stderr, "could not record the progress of run")
+        release.touch()
+        out, rest = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, "".join(lines) + rest
+    (warning,) = [
+        line for line in "".join(lines).splitlines() + rest.splitlines() if " WARNING:" in line
+    ]
+    assert "progress refused" in warning
+    shown = json.loads(run_lute(["db", "show", out.strip(), "--json"], env).stdout)
     assert shown["status"] == "COMPLETED" and shown["progress"]["done"] == 50
 
 
