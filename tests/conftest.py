@@ -42,6 +42,11 @@ def work_dir(tmp_path: Path) -> Path:
 @pytest.fixture
 def lute_env(work_dir: Path) -> dict[str, str]:
     """Environment for child processes: this checkout first, isolated work dir."""
+    return child_env(work_dir)
+
+
+def child_env(work_dir: Path) -> dict[str, str]:
+    """``lute_env`` for fixtures of a wider scope than one test."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
     env["LUTE_WORK_DIR"] = str(work_dir)

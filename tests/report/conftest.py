@@ -9,14 +9,13 @@ and not-run nodes) and one that completes.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import yaml
-from conftest import REPO, require_service, run_lute, write_config
+from conftest import child_env, require_service, run_lute, write_config
 
 HOSTILE_PARAM = "<script>alert(1)</script>"
 HOSTILE_RUN = "<img src=x onerror=alert(2)>"
@@ -52,15 +51,6 @@ class Built:
     hostile_run: str
 
 
-def report_env(work_dir: Path) -> dict[str, str]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
-    env["LUTE_WORK_DIR"] = str(work_dir)
-    for name in ("LUTE_DB_URL", "EXPERIMENT", "RUN_NUM", "LUTE_SOCKET", "LUTE_IPC_KEY"):
-        env.pop(name, None)
-    return env
-
-
 def _lute(args: list[str], env: dict[str, str], expect: int) -> str:
     done = run_lute(args, env)
     assert done.returncode == expect, f"lute {' '.join(args)}: {done.stderr}"
@@ -72,7 +62,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
     root = tmp_path_factory.mktemp("report")
     work_dir = root / "work"
     work_dir.mkdir()
-    env = report_env(work_dir)
+    env = child_env(work_dir)
     tasks = {"TestWriteOutput": {"num_lines": 2}, "TestReadOutput": {}}
     header = {"work_dir": str(work_dir)}
     good = write_config(
