@@ -112,10 +112,9 @@ def test_workflow_ids_take_prefixes(lute_env, recorded):
         assert unknown.returncode == 2 and len(unknown.stderr.splitlines()) == 1, unknown.stderr
 
 
-def test_cancel_takes_a_prefix_and_refuses_an_ambiguous_one(lute_env, tmp_path):
+def test_cancel_takes_a_prefix_and_refuses_an_ambiguous_one(lute_env, tmp_path, gate):
     env = demo_env(lute_env)
-    release = tmp_path / "release"
-    config = str(demo_config(tmp_path, wait_for=str(release)))
+    config = str(demo_config(tmp_path, wait_for=str(gate.path)))
     procs = [
         start_lute(
             ["run", "-t", "DailyDemoer", "-c", config],
@@ -135,7 +134,7 @@ def test_cancel_takes_a_prefix_and_refuses_an_ambiguous_one(lute_env, tmp_path):
         cancelled = run_lute(["cancel", "beef0001"], env)
         assert cancelled.returncode == 0, cancelled.stderr
         procs[0].communicate(timeout=60)
-        release.touch()
+        gate.open()
         procs[1].communicate(timeout=60)
     finally:
         for proc in procs:

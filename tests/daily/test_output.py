@@ -135,11 +135,10 @@ def test_listings_and_shows_take_json(lute_env, work_dir):
     ).items()
 
 
-def test_cancel_takes_an_eight_character_prefix(lute_env, tmp_path):
+def test_cancel_takes_an_eight_character_prefix(lute_env, tmp_path, gate):
     env = demo_env(lute_env)
-    release = tmp_path / "never"
     proc = start_lute(
-        ["run", "-t", "DailyDemoer", "-c", str(demo_config(tmp_path, wait_for=str(release)))], env
+        ["run", "-t", "DailyDemoer", "-c", str(demo_config(tmp_path, wait_for=str(gate.path)))], env
     )
     try:
         read_until(proc.stderr, "waiting for")

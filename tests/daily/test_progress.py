@@ -43,14 +43,13 @@ def test_progress_is_a_bar_on_a_terminal(lute_env, tmp_path):
     assert len(out.strip()) == 32  # stdout still holds only the run id
 
 
-def test_a_silent_task_gets_heartbeats_with_the_elapsed_time(lute_env, tmp_path):
+def test_a_silent_task_gets_heartbeats_with_the_elapsed_time(lute_env, tmp_path, gate):
     env = {**demo_env(lute_env), "LUTE_HEARTBEAT_S": "0.2"}
-    release = tmp_path / "release"
-    config = demo_config(tmp_path, wait_for=str(release))
+    config = demo_config(tmp_path, wait_for=str(gate.path))
     proc = start_lute(["run", "-t", "DailyDemoer", "-c", str(config)], env)
     try:
         lines = read_until(proc.stderr, "DailyDemo still running")
-        release.touch()
+        gate.open()
         out, rest = proc.communicate(timeout=60)
     finally:
         proc.kill()
@@ -60,10 +59,9 @@ def test_a_silent_task_gets_heartbeats_with_the_elapsed_time(lute_env, tmp_path)
     assert out.strip()
 
 
-def test_a_running_runs_progress_is_recorded_and_kept_at_its_end(lute_env, tmp_path):
+def test_a_running_runs_progress_is_recorded_and_kept_at_its_end(lute_env, tmp_path, gate):
     env = demo_env(lute_env)
-    release = tmp_path / "release"
-    params = {"steps": 3, "total": 10, "wait_for": str(release)}
+    params = {"steps": 3, "total": 10, "wait_for": str(gate.path)}
     # The time limit ends the run, and so the wait below, if the report never comes.
     config = write_config(tmp_path / "demo.yaml", {"DailyDemo": params}, {"task_timeout": 60})
     proc = start_lute(["run", "-v", "-t", "DailyDemoer", "-c", str(config)], env)
@@ -79,7 +77,7 @@ def test_a_running_runs_progress_is_recorded_and_kept_at_its_end(lute_env, tmp_p
         assert "PROGRESS" in table and "3/10 (30%) step 3" in table
         shown = run_lute(["db", "show", run_id[:8]], env).stdout
         assert "RUNNING" in shown and "3/10 (30%) step 3 (at " in shown
-        release.touch()
+        gate.open()
         out, rest = proc.communicate(timeout=60)
     finally:
         proc.kill()
@@ -121,7 +119,7 @@ def test_a_database_from_before_progress_gains_its_columns(lute_env, work_dir, t
 
 
 def test_a_progress_write_the_database_refuses_is_one_warning_and_the_run_goes_on(
-    lute_env, work_dir, tmp_path
+    lute_env, work_dir, tmp_path, gate
 ):
     env = demo_env(lute_env)
     assert run_lute(["run", "-t", "DailyDemoer", "-c", str(demo_config(tmp_path))], env).stdout
@@ -130,13 +128,12 @@ def test_a_progress_write_the_database_refuses_is_one_warning_and_the_run_goes_o
             "CREATE TRIGGER refuse BEFORE UPDATE OF progress_done ON runs"
             " WHEN NEW.status = 'RUNNING' BEGIN SELECT RAISE(ABORT, 'progress refused'); END"
         )
-    release = tmp_path / "release"
-    config = demo_config(tmp_path, steps=50, wait_for=str(release))
+    config = demo_config(tmp_path, steps=50, wait_for=str(gate.path))
     proc = start_lute(["run", "-t", "DailyDemoer", "-c", str(config)], env)
     try:
         # The Task waits until the refused write has been reported.
         lines = read_until(proc.stderr, "could not record the progress of run")
-        release.touch()
+        gate.open()
         out, rest = proc.communicate(timeout=60)
     finally:
         proc.kill()

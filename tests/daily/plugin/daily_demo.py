@@ -7,8 +7,6 @@ Installed through the entry points in the dist-info directory next to it
 from __future__ import annotations
 
 import logging
-import time
-from pathlib import Path
 
 from lute.config.models.base import TaskParameters
 from lute.managed_tasks import ManagedTask
@@ -27,9 +25,11 @@ class DailyDemoParameters(TaskParameters):
 
 
 class DailyDemo(Task):
-    """Logs a line, reports ``steps`` steps of progress, then waits for a file if asked.
+    """Logs a line, reports ``steps`` steps of progress, then waits at a gate if asked.
 
     The progress is out of ``total`` when given (so a run can wait part way), else ``steps``.
+    ``wait_for`` names a FIFO (``daily.conftest.Gate``): the Task reads one byte from it,
+    so it sleeps in the kernel until the test writes that byte, with no polling.
     """
 
     def _run(self) -> None:
@@ -41,8 +41,8 @@ class DailyDemo(Task):
             self._report_progress(done, params.total or params.steps, text=f"step {done}")
         if params.wait_for:
             logger.info("waiting for %s", params.wait_for)
-            while not Path(params.wait_for).exists():
-                time.sleep(0.05)
+            with open(params.wait_for, "rb", buffering=0) as gate:
+                gate.read(1)
         self._result.summary = f"{params.steps} steps"
 
 
