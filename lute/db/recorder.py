@@ -31,9 +31,9 @@ import logging
 import os
 import signal
 import struct
-import sys
 from typing import TYPE_CHECKING
 
+from lute.core.forking import fork_with, threads_here
 from lute.db.records import RunRecord, describe_run
 
 if TYPE_CHECKING:
@@ -93,19 +93,14 @@ def start_recorder() -> None:
     global _recorder  # noqa: PLW0603 (one recorder per process)
     if _recorder is not None or os.environ.get(ENV_RECORDER, "1") == "0":
         return
-    if not hasattr(os, "fork") or _threads() != 1:
+    if not hasattr(os, "fork") or threads_here() != 1:
         return
     requests_read, requests_write = os.pipe()
     answers_read, answers_write = os.pipe()
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(Exception):
-            stream.flush()
     try:
-        pid = os.fork()
+        pid = fork_with((requests_read, requests_write, answers_read, answers_write))
     except OSError as err:  # no process to spare: the Executor records itself
         logger.debug("no recorder process: %s", err)
-        for fd in (requests_read, requests_write, answers_read, answers_write):
-            os.close(fd)
         return
     if pid == 0:
         code = 1
@@ -178,13 +173,3 @@ def _serve(requests: int, answers: int) -> None:
                 logger.exception("the recorder could not store a record")
                 return
             os.write(answers, _STORED if stored else _NOT_STORED)
-
-
-def _threads() -> int:
-    """Threads of this process (a fork is safe only with one)."""
-    try:
-        return len(os.listdir("/proc/self/task"))
-    except OSError:
-        import threading  # noqa: PLC0415
-
-        return threading.active_count()

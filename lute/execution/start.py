@@ -61,6 +61,7 @@ import traceback
 from collections.abc import Callable, Mapping
 from typing import IO, TYPE_CHECKING, NoReturn, Union
 
+from lute.core.forking import flush_standard_streams, fork_with, threads_here
 from lute.core.redaction import without_secrets
 from lute.execution.control import ENV_ASSIGNED_RUN_ID
 from lute.execution.process import NEW_PROCESS_GROUP, signal_group
@@ -149,16 +150,6 @@ TaskProcess = Union[subprocess.Popen[bytes], ForkedTask]  # noqa: UP007 (a runti
 """A running Task process, however it was started."""
 
 
-def threads_here() -> int:
-    """Threads of this process, those not started by Python included."""
-    try:
-        return len(os.listdir("/proc/self/task"))
-    except OSError:
-        import threading  # noqa: PLC0415 (only where /proc is missing)
-
-        return threading.active_count()
-
-
 def overrides(cls: type, base: type, *names: str) -> bool:
     """Whether ``cls`` replaces any of the methods ``names`` of ``base``."""
     return any(getattr(cls, name) is not getattr(base, name) for name in names)
@@ -245,15 +236,7 @@ def fork_task(env: Mapping[str, str], args: list[str], run: Callable[[int], int]
     out_read, out_write = os.pipe()
     err_read, err_write = os.pipe()
     gate_read, gate_write = os.pipe()
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(Exception):
-            stream.flush()
-    try:
-        pid = os.fork()
-    except OSError:
-        for fd in (out_read, out_write, err_read, err_write, gate_read, gate_write):
-            os.close(fd)
-        raise
+    pid = fork_with((out_read, out_write, err_read, err_write, gate_read, gate_write))
     if pid == 0:
         _become_task((out_write, err_write, gate_read), env, args, run)
     for fd in (out_write, err_write, gate_read):
@@ -283,12 +266,12 @@ def _become_task(
         if not isinstance(stop.code, int) and stop.code is not None:
             sys.stderr.write(f"{stop.code}\n")
     except KeyboardInterrupt:
-        _flush()
+        flush_standard_streams()
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         os.kill(os.getpid(), signal.SIGINT)
     except BaseException:
         traceback.print_exc()
-    _flush()
+    flush_standard_streams()
     os._exit(code)
 
 
@@ -333,9 +316,3 @@ def _forget_log_handlers() -> None:
     for each in loggers:
         if isinstance(each, logging.Logger):
             each.handlers = []
-
-
-def _flush() -> None:
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(Exception):
-            stream.flush()
