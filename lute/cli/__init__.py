@@ -29,6 +29,7 @@ import importlib
 import logging
 import os
 import sys
+from collections.abc import Iterator
 
 import lute
 from lute.core.exceptions import ConfigurationError, LuteError
@@ -36,7 +37,7 @@ from lute.core.exit_codes import EXIT_BAD_INPUT, EXIT_TASK_FAILED
 from lute.core.logformat import SUMMARY_LOGGER, colour_wanted, current_stderr_handler
 from lute.core.redaction import install_log_redaction
 
-__all__ = ["build_parser", "main"]
+__all__ = ["build_parser", "main", "sub_commands"]
 
 logger = logging.getLogger("lute.cli")
 
@@ -98,20 +99,28 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+def sub_commands(
+    parser: argparse.ArgumentParser, name: str = "lute"
+) -> Iterator[tuple[str, argparse.ArgumentParser, str]]:
+    """``(full name, parser, one-line help)`` of every sub-command below ``parser``, depth first."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            helps = {choice.dest: choice.help or "" for choice in action._choices_actions}
+            for sub_name, sub in action.choices.items():
+                full_name = f"{name} {sub_name}"
+                yield full_name, sub, helps.get(sub_name, "")
+                yield from sub_commands(sub, full_name)
+
+
 def _describe_sub_commands(parser: argparse.ArgumentParser) -> None:
     """Give each sub-command without a description its one-line help as one.
 
     ``lute run --help`` would otherwise open with a bare usage line: the
     sentence saying what the command does is shown only in the parent's list.
     """
-    for action in parser._actions:
-        if not isinstance(action, argparse._SubParsersAction):
-            continue
-        helps = {choice.dest: choice.help for choice in action._choices_actions}
-        for name, sub in action.choices.items():
-            if sub.description is None and helps.get(name):
-                sub.description = helps[name][0].upper() + helps[name][1:] + "."
-            _describe_sub_commands(sub)
+    for _, sub, one_line in sub_commands(parser):
+        if sub.description is None and one_line:
+            sub.description = one_line[0].upper() + one_line[1:] + "."
 
 
 def _accept_verbosity_anywhere(parser: argparse.ArgumentParser) -> None:
@@ -119,27 +128,23 @@ def _accept_verbosity_anywhere(parser: argparse.ArgumentParser) -> None:
 
     A sub-command that defines one of these flags itself keeps its own.
     """
-    for action in parser._actions:
-        if not isinstance(action, argparse._SubParsersAction):
-            continue
-        for sub in action.choices.values():
-            with contextlib.suppress(argparse.ArgumentError):
-                sub.add_argument(
-                    "-q",
-                    "--quiet",
-                    action="store_true",
-                    default=argparse.SUPPRESS,
-                    help="only warnings, errors and the final line",
-                )
-            with contextlib.suppress(argparse.ArgumentError):
-                sub.add_argument(
-                    "-v", "--verbose", action="count", default=argparse.SUPPRESS, help="more output"
-                )
-            with contextlib.suppress(argparse.ArgumentError):
-                sub.add_argument(
-                    "--debug", action="store_true", default=argparse.SUPPRESS, help="debug output"
-                )
-            _accept_verbosity_anywhere(sub)
+    for _, sub, _ in sub_commands(parser):
+        with contextlib.suppress(argparse.ArgumentError):
+            sub.add_argument(
+                "-q",
+                "--quiet",
+                action="store_true",
+                default=argparse.SUPPRESS,
+                help="only warnings, errors and the final line",
+            )
+        with contextlib.suppress(argparse.ArgumentError):
+            sub.add_argument(
+                "-v", "--verbose", action="count", default=argparse.SUPPRESS, help="more output"
+            )
+        with contextlib.suppress(argparse.ArgumentError):
+            sub.add_argument(
+                "--debug", action="store_true", default=argparse.SUPPRESS, help="debug output"
+            )
 
 
 def _requested_command(argv: list[str]) -> str | None:

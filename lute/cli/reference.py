@@ -18,9 +18,8 @@ from __future__ import annotations
 import argparse
 import functools
 import sys
-from collections.abc import Iterator
 
-from lute.cli import build_parser
+from lute.cli import build_parser, sub_commands
 
 __all__ = ["REGENERATE", "render"]
 
@@ -45,27 +44,17 @@ def render() -> str:
         " (`lute run ... -v`). A friendlier path through the common commands:"
         " [tutorial.md](tutorial.md).\n",
     ]
-    parts += [_section(name, sub, description) for name, sub, description in _commands(parser)]
+    commands = [("lute", parser, ""), *sub_commands(parser)]
+    parts += [_section(name, sub, description) for name, sub, description in commands]
     return "\n".join(parts)
-
-
-def _commands(
-    parser: argparse.ArgumentParser, name: str = "lute", description: str = ""
-) -> Iterator[tuple[str, argparse.ArgumentParser, str]]:
-    """``(full name, parser, one-line help)`` of ``parser`` and every sub-command below it."""
-    yield name, parser, description
-    for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            helps = {choice.dest: choice.help or "" for choice in action._choices_actions}
-            for sub_name, sub in action.choices.items():
-                yield from _commands(sub, f"{name} {sub_name}", helps.get(sub_name, ""))
 
 
 def _section(name: str, parser: argparse.ArgumentParser, description: str) -> str:
     """One command: heading, what it does, usage, its arguments."""
     level = "#" * min(2 + name.count(" "), 4)
     lines = [f"{level} `{name}`\n"]
-    text = " ".join(filter(None, [_sentence(description), _sentence(parser.description)]))
+    sentences = dict.fromkeys(filter(None, [_sentence(description), _sentence(parser.description)]))
+    text = " ".join(sentences)  # a description made from the one-line help is said once
     if text:
         lines.append(f"{text}\n")
     lines.append(f"```text\n{_usage(parser)}```\n")

@@ -9,7 +9,7 @@ import sys
 
 from conftest import REPO
 
-from lute.cli import COMMANDS, build_parser
+from lute.cli import COMMANDS, build_parser, sub_commands
 from lute.cli.reference import REGENERATE, render
 
 PAGE = REPO / "docs" / "cli.md"
@@ -69,3 +69,10 @@ def test_every_sub_command_says_what_it_does_in_its_own_help() -> None:
                     walk(sub)
 
     walk(build_parser())
+
+
+def test_a_description_made_from_the_one_line_help_is_said_once() -> None:
+    page = render()
+    for name, _, one_line in sub_commands(build_parser()):
+        sentence = one_line[0].upper() + one_line[1:] + "."
+        assert f"{sentence} {sentence}" not in page, name
