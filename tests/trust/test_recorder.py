@@ -58,7 +58,7 @@ def children(pid: int) -> set[int]:
     return found
 
 
-def start_waiting_run(tmp_path: Path, work_dir: Path, env: dict[str, str]):
+def start_waiting_run(tmp_path: Path, work_dir: Path, env: dict[str, str], *flags: str):
     ready = Fifo(tmp_path / "ready")
     go = tmp_path / "go"
     os.mkfifo(go)
@@ -68,7 +68,7 @@ def start_waiting_run(tmp_path: Path, work_dir: Path, env: dict[str, str]):
         {"mode": "sleep", "ready_fifo": str(ready.path), "release_fifo": str(go)},
     )
     lute = subprocess.Popen(
-        [sys.executable, "-m", "lute", "run", "-t", "FaultTester", "-c", str(config)],
+        [sys.executable, "-m", "lute", "run", *flags, "-t", "FaultTester", "-c", str(config)],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -95,10 +95,12 @@ def test_a_dead_recorder_costs_no_record(lute_env, work_dir, tmp_path):
 
 
 def test_a_signal_to_the_whole_group_still_gets_the_final_record(lute_env, work_dir, tmp_path):
-    lute, _go, _task, recorder = start_waiting_run(tmp_path, work_dir, lute_env)
+    lute, _go, _task, recorder = start_waiting_run(tmp_path, work_dir, lute_env, "-v")
     os.killpg(lute.pid, signal.SIGTERM)  # as a batch system ends a job step
     _, stderr = lute.communicate(timeout=SYNC_TIMEOUT_S)
     assert lute.returncode != 0
     [row] = task_rows(work_dir / "lute.db", "Fault")
     assert row["result.task_status"] == "CANCELLED", stderr
+    # The recorder, not the Executor's fallback, wrote it: the signal did not end it.
+    assert "the recorder is gone" not in stderr, stderr
     assert not Path(f"/proc/{recorder}").exists(), "the recorder outlived lute run"
